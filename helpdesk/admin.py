@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import Invitation, User, VolunteerProfile
+
+
+@admin.register(User)
+class StaffAdmin(UserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Person"), {"fields": ["first_name", "last_name"]}),
+        (_("Access"), {"fields": ["role", "is_active"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+    readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(VolunteerProfile)
+class VolunteerProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "capacity", "paused_until"]
+    filter_horizontal = ["languages", "needs"]
+    list_select_related = ["user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    readonly_fields = ["email", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # invitations are made on the desk, where the email is sent

@@ -1,0 +1,35 @@
+"""Staff sessions end after 30 idle minutes and after 12 hours whatever happens."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+STARTED_KEY = "haven_started"
+SEEN_KEY = "haven_seen"
+
+
+class StaffSessionTimeoutMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.setdefault(STARTED_KEY, now)
+            seen = request.session.get(SEEN_KEY, now)
+            if (
+                now - seen > settings.STAFF_SESSION_IDLE_SECONDS
+                or now - started > settings.STAFF_SESSION_MAX_SECONDS
+            ):
+                logout(request)
+                messages.info(request, _("Your session ended. Please sign in again."))
+                return redirect(settings.LOGIN_URL)
+            request.session[SEEN_KEY] = now
+        return self.get_response(request)

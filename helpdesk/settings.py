@@ -1,0 +1,416 @@
+"""Haven's only settings module: every environment read happens here.
+
+With no environment at all Haven runs in its embedded default (SQLite under var/,
+Celery eager, a database cache, mail written to var/mail/). With DEBUG=false it is
+production: every required variable must be present and well formed, or start-up
+stops with a message that names the variable.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENV = os.environ
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = ENV.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = ENV.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = ENV.get(name)
+    if raw is None or raw.strip() == "":
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_required(name: str) -> str:
+    value = ENV.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is required when DEBUG=false. See .env.example for what it means."
+        )
+    return value
+
+
+def validate_secret_key(value: str) -> str:
+    # The same thresholds as Django's security.W009, so `check --deploy` agrees.
+    if len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be at least 50 random characters (for example "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+        )
+    return value
+
+
+def validate_fernet_keys(name: str, keys: list[str]) -> list[str]:
+    if not keys:
+        raise ImproperlyConfigured(f"{name} must hold at least one key.")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a Fernet key (32 url-safe base64-encoded "
+                "bytes; make one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)."
+            ) from None
+    return keys
+
+
+def validate_url(name: str, value: str, schemes: set[str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        allowed = ", ".join(sorted(schemes))
+        raise ImproperlyConfigured(f"{name} must be a URL starting with one of: {allowed}.")
+    return value.rstrip("/")
+
+
+def local_keys(path: Path) -> dict[str, str]:
+    """Keys of the embedded default: made on first run, kept in a 0600 file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return json.loads(path.read_text())
+    keys = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    with os.fdopen(fd, "w") as handle:
+        json.dump(keys, handle)
+    return keys
+
+
+DEBUG = env_bool("DEBUG", True)
+PRODUCTION = not DEBUG
+VAR_DIR = Path(ENV.get("HAVEN_VAR_DIR", "") or BASE_DIR / "var")
+
+if PRODUCTION:
+    SECRET_KEY = validate_secret_key(env_required("SECRET_KEY"))
+    FIELD_ENCRYPTION_KEY = validate_fernet_keys(
+        "FIELD_ENCRYPTION_KEY", env_list("FIELD_ENCRYPTION_KEY")
+    )
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        env_required("ALLOWED_HOSTS")
+    DATABASE_URL = validate_url(
+        "DATABASE_URL", env_required("DATABASE_URL"), {"postgres", "postgresql"}
+    )
+    REDIS_URL = validate_url("REDIS_URL", env_required("REDIS_URL"), {"redis", "rediss"})
+    SITE_URL = validate_url("SITE_URL", env_required("SITE_URL"), {"https"})
+else:
+    _keys = local_keys(VAR_DIR / "keys.json")
+    SECRET_KEY = ENV.get("SECRET_KEY") or _keys["SECRET_KEY"]
+    FIELD_ENCRYPTION_KEY = validate_fernet_keys(
+        "FIELD_ENCRYPTION_KEY",
+        env_list("FIELD_ENCRYPTION_KEY", [_keys["FIELD_ENCRYPTION_KEY"]]),
+    )
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    DATABASE_URL = ENV.get("DATABASE_URL", "").strip()
+    REDIS_URL = ENV.get("REDIS_URL", "").strip()
+    SITE_URL = ENV.get("SITE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
+
+INSTALLED_APPS = [
+    "intake",
+    "helpdesk",
+    "resources",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "csp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "helpdesk.sessions.StaffSessionTimeoutMiddleware",
+    "helpdesk.mfa.RequireMFAMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+if PRODUCTION:
+    # gunicorn serves the collected static files itself; the dev server does in DEBUG.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "helpdesk.urls"
+WSGI_APPLICATION = "helpdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "helpdesk.context_processors.site",
+            ],
+        },
+    },
+]
+
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
+        )
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "haven.sqlite3",
+            "OPTIONS": {
+                # WAL lets the dev server and a management command work side by side.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate limits must be counted in one place for every process, so the embedded
+# default uses the database cache (shared by the dev server, commands and workers)
+# rather than a per-process LocMemCache.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "haven",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "haven_cache",
+        }
+    }
+
+AUTH_USER_MODEL = "helpdesk.User"
+AUTHENTICATION_BACKENDS = [
+    "helpdesk.backends.RoleBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "desk"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# django-allauth: email + password, no public sign-up (see helpdesk/accounts.py).
+ACCOUNT_ADAPTER = "helpdesk.accounts.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+ACCOUNT_RATE_LIMITS = {
+    # per address (a keyed hash of it, see helpdesk/addresses.py) and per account
+    "login_failed": ENV.get("LOGIN_FAILED_RATE_LIMIT", "") or "10/10m/ip,5/15m/key",
+    "login": "30/m/ip",
+    "reset_password": "5/h/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/10m/user",
+}
+MFA_ADAPTER = "helpdesk.mfa.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = ENV.get("SITE_NAME", "") or "Haven"
+MFA_RECOVERY_CODE_COUNT = 10
+
+INVITATION_MAX_AGE_HOURS = env_int("INVITATION_MAX_AGE_HOURS", 72, minimum=1)
+STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 12 * 3600, minimum=60)
+SESSION_COOKIE_AGE = STAFF_SESSION_MAX_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("nl", "Nederlands"),
+    ("fr", "Français"),
+    ("ar", "العربية"),
+    ("fa", "فارسی"),
+    ("ru", "Русский"),
+    ("es", "Español"),
+    ("tr", "Türkçe"),
+]
+LANGUAGES_BIDI = ["ar", "fa", "he", "ur"]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+SITE_NAME = ENV.get("SITE_NAME", "") or "Haven"
+QUICK_EXIT_URL = validate_url(
+    "QUICK_EXIT_URL", ENV.get("QUICK_EXIT_URL", "") or "https://www.wikipedia.org", {"https"}
+)
+
+# Email: SMTP in production, files under var/mail/ in the embedded default.
+DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "") or "Haven <desk@localhost>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if PRODUCTION:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_required("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = ENV.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = ENV.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = 20
+elif ENV.get("EMAIL_BACKEND", "") == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# Celery: eager in the embedded default, a Redis broker in production.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-invitations": {
+        "task": "helpdesk.tasks.purge_expired_invitations",
+        "schedule": 3600.0,
+    },
+}
+
+# Security headers. A strict policy everywhere: nothing from another origin, no inline
+# script, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "helpdesk.views.csrf_failure"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+# Logs never carry addresses, user agents or case content: the request object is
+# dropped from every record before it is formatted.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"no_request": {"()": "helpdesk.logs.DropRequestFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_request"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "") or "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+

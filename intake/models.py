@@ -1,0 +1,1 @@
+# Intake stores nothing of its own: cases are created through helpdesk's functions.

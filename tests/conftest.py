@@ -1,0 +1,123 @@
+"""Shared fixtures: three named people (coordinator, volunteer, outsider) made with the
+same functions production uses, and a sign-in that goes through the real allauth flow
+(password, then a TOTP code)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
+from allauth.mfa.utils import decrypt
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from helpdesk.models import User, VolunteerProfile
+from helpdesk.roles import Role
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
+# make around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+SERVICES = os.environ.get("HAVEN_TEST_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests of the real PostgreSQL/Redis/Celery run in CI's second pass, with the
+    # services configured; in the embedded pass they are deselected, not skipped.
+    if SERVICES:
+        return
+    selected, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("services") else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Hashing strength is Django's concern; the suite needs speed on two cores.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # A database cache is rolled back with each test; Redis has to be emptied.
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        cache.clear()
+
+
+def make_staff(email: str, role: Role, *, mfa: bool = True, first_name: str = "") -> User:
+    user = User.objects.create_user(email, PASSWORD, role=role, first_name=first_name)
+    VolunteerProfile.objects.create(user=user)
+    if mfa:
+        TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+def totp_code(user: User, *, offset: int = 0) -> str:
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    secret = decrypt(authenticator.data["secret"])
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+def sign_in(client: Client, user: User, *, password: str = PASSWORD) -> None:
+    """Sign in as a person does: email and password, then the authenticator code."""
+    response = client.post(reverse("account_login"), {"login": user.email, "password": password})
+    assert response.status_code == 302, response.content[:500]
+    if response.url == reverse("mfa_authenticate"):
+        response = client.post(reverse("mfa_authenticate"), {"code": totp_code(user)})
+        assert response.status_code == 302, response.content[:500]
+
+
+@pytest.fixture
+def coordinator(db) -> User:
+    return make_staff("coordinator@example.org", Role.COORDINATOR, first_name="Cora")
+
+
+@pytest.fixture
+def volunteer(db) -> User:
+    return make_staff("volunteer@example.org", Role.VOLUNTEER, first_name="Vic")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """A staff account that never enrolled a second factor."""
+    return make_staff("outsider@example.org", Role.VOLUNTEER, mfa=False)
+
+
+@pytest.fixture
+def coordinator_client(client: Client, coordinator: User) -> Client:
+    sign_in(client, coordinator)
+    return client
+
+
+@pytest.fixture
+def volunteer_client(client: Client, volunteer: User) -> Client:
+    sign_in(client, volunteer)
+    return client
+
+
+def cache_keys() -> list[str]:
+    """Every key in the shared cache, whichever backend this run uses."""
+    from django.conf import settings
+    from django.db import connection
+
+    if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT cache_key FROM {settings.CACHES['default']['LOCATION']}")
+            return [row[0] for row in cursor.fetchall()]
+    client = cache._cache.get_client()
+    return [key.decode() for key in client.keys("*")]
