@@ -32,4 +32,9 @@ class StaffSessionTimeoutMiddleware:
                 messages.info(request, _("Your session ended. Please sign in again."))
                 return redirect(settings.LOGIN_URL)
             request.session[SEEN_KEY] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.user.is_authenticated and STARTED_KEY not in request.session:
+            # This request signed someone in: the 12 hours start now.
+            now = int(time.time())
+            request.session[STARTED_KEY] = request.session[SEEN_KEY] = now
+        return response

@@ -1,0 +1,122 @@
+"""Encrypted fields fail loudly, start-up refuses a wrong key, rotate_keys re-encrypts."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.db import connection
+
+from helpdesk.encryption import DecryptionError, decrypt, encrypt, verify_key_canary
+from helpdesk.models import EncryptionCanary
+
+OLD = settings.FIELD_ENCRYPTION_KEY[0]
+NEW = Fernet.generate_key().decode()
+OTHER = Fernet.generate_key().decode()
+
+
+def raw_value(pk: int = 1) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM helpdesk_encryptioncanary WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def canary(db) -> EncryptionCanary:
+    return EncryptionCanary.objects.create(pk=1, value="haven encryption canary")
+
+
+def test_content_is_stored_as_ciphertext(canary):
+    stored = raw_value()
+    assert "canary" not in stored
+    assert decrypt(stored) == "haven encryption canary"
+
+
+def test_a_wrong_key_raises_instead_of_returning_ciphertext(canary, settings):
+    settings.FIELD_ENCRYPTION_KEY = [OTHER]
+    with pytest.raises(DecryptionError) as caught:
+        EncryptionCanary.objects.get(pk=1)
+    assert raw_value() not in str(caught.value)  # the error names no ciphertext
+    settings.FIELD_ENCRYPTION_KEY = [OLD]
+    assert EncryptionCanary.objects.get(pk=1).value == "haven encryption canary"
+
+
+def test_typed_text_that_looks_like_a_token_is_kept_as_typed(db):
+    token = encrypt("hidden")
+    EncryptionCanary.objects.create(pk=2, value=token)
+    assert EncryptionCanary.objects.get(pk=2).value == token
+    assert decrypt(decrypt(raw_value(2))) == "hidden"  # encrypted once more, not decrypted
+
+
+def test_canary_refuses_a_key_that_cannot_read_stored_data(canary, settings):
+    settings.FIELD_ENCRYPTION_KEY = [OTHER]
+    with pytest.raises(ImproperlyConfigured, match="cannot read the data already stored"):
+        verify_key_canary()
+    settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]  # a new key with the old one behind it
+    verify_key_canary()
+
+
+def test_canary_is_written_on_first_start(db):
+    assert not EncryptionCanary.objects.exists()
+    verify_key_canary()
+    assert EncryptionCanary.objects.get(pk=1).value == "haven encryption canary"
+
+
+def test_rotate_keys_reencrypts_everything_with_the_newest_key(canary, settings, volunteer):
+    totp = Authenticator.objects.get(user=volunteer, type=Authenticator.Type.TOTP)
+    secret = decrypt(totp.data["secret"])
+
+    settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
+    call_command("rotate_keys", stdout=open(os.devnull, "w"))
+
+    settings.FIELD_ENCRYPTION_KEY = [NEW]  # the old key is gone now
+    verify_key_canary()
+    assert Fernet(NEW).decrypt(raw_value().encode()).decode() == "haven encryption canary"
+    totp.refresh_from_db()
+    assert decrypt(totp.data["secret"]) == secret
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    assert TOTP(totp).validate_code(code)  # sign-in still works after the rotation
+
+
+def run_python(code: str, var_dir, **env) -> subprocess.CompletedProcess:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HAVEN_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_web_server_refuses_to_start_with_the_wrong_key(tmp_path):
+    migrate = "from django.core.management import execute_from_command_line as m; m(['x', 'migrate', '-v0'])"
+    assert run_python(migrate, tmp_path).returncode == 0
+    first = run_python("import helpdesk.wsgi", tmp_path)  # writes the canary
+    assert first.returncode == 0, first.stderr
+
+    wrong = run_python("import helpdesk.wsgi", tmp_path, FIELD_ENCRYPTION_KEY=OTHER)
+    assert wrong.returncode != 0
+    assert "cannot read the data already stored" in wrong.stderr
+
+    rotated = run_python("import helpdesk.wsgi", tmp_path, FIELD_ENCRYPTION_KEY=f"{OTHER},{_local_key(tmp_path)}")
+    assert rotated.returncode == 0, rotated.stderr
+
+
+def _local_key(var_dir) -> str:
+    import json
+
+    return json.loads((var_dir / "keys.json").read_text())["FIELD_ENCRYPTION_KEY"]

@@ -1,0 +1,144 @@
+import re
+from datetime import timedelta
+
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from helpdesk.invitations import hash_token, purge_expired_invitations
+from helpdesk.models import Invitation, User
+from helpdesk.roles import Role
+
+NEW_PASSWORD = "a long and unusual passphrase 7"
+
+
+def invite(client, email="new.person@example.org", role=Role.VOLUNTEER) -> str:
+    """Invite through the coordinator's page; return the link from the email."""
+    response = client.post(reverse("invite_staff"), {"email": email, "role": role})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    return re.search(r"https?://\S+/accounts/invitation/\S+/", mail.outbox[0].body).group(0)
+
+
+def path_of(link: str) -> str:
+    return "/" + link.split("/", 3)[3]
+
+
+def test_coordinator_invites_and_only_a_hash_is_stored(coordinator_client):
+    link = invite(coordinator_client)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    invitation = Invitation.objects.get()
+    assert invitation.email == "new.person@example.org"
+    assert invitation.token_hash == hash_token(token)
+    assert token not in invitation.token_hash
+    assert mail.outbox[0].to == ["new.person@example.org"]
+    assert "72 hours" in mail.outbox[0].body
+
+
+def test_invitee_sets_password_then_must_enrol_totp(coordinator_client):
+    client = Client()  # the invitee's own browser
+    link = invite(coordinator_client, role=Role.COORDINATOR)
+    page = client.get(path_of(link))
+    assert page.status_code == 200
+    assert "new.person@example.org" in page.content.decode()
+
+    response = client.post(
+        path_of(link),
+        {"first_name": "Sam", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.org")
+    assert user.role == Role.COORDINATOR and user.first_name == "Sam"
+    assert user.check_password(NEW_PASSWORD)
+    # Signed in, but nothing is reachable before a second factor is enrolled.
+    assert client.get(reverse("desk")).url == reverse("mfa_activate_totp")
+    assert client.get(reverse("mfa_activate_totp")).status_code == 200
+
+
+def test_a_link_works_once(coordinator_client):
+    client = Client()  # the invitee's own browser
+    link = invite(coordinator_client)
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    client.post(path_of(link), data)
+    client.post(reverse("account_logout"))
+
+    again = client.get(path_of(link))
+    assert again.status_code == 404
+    assert "cannot be used" in again.content.decode()
+    assert client.post(path_of(link), data).status_code == 404
+    assert User.objects.filter(email="new.person@example.org").count() == 1
+
+
+def test_a_link_expires_after_72_hours(coordinator_client):
+    client = Client()  # the invitee's own browser
+    link = invite(coordinator_client)
+    with time_machine.travel(timezone.now() + timedelta(hours=71, minutes=59)):
+        assert client.get(path_of(link)).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(hours=72, minutes=1)):
+        assert client.get(path_of(link)).status_code == 404
+        response = client.post(
+            path_of(link), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        )
+        assert response.status_code == 404
+    assert not User.objects.filter(email="new.person@example.org").exists()
+
+
+def test_an_unknown_link_says_the_same_as_a_used_one(client, db):
+    response = client.get("/accounts/invitation/not-a-real-token/")
+    assert response.status_code == 404
+    assert "cannot be used" in response.content.decode()
+
+
+def test_a_weak_password_is_refused_and_the_name_kept(coordinator_client):
+    client = Client()  # the invitee's own browser
+    link = invite(coordinator_client)
+    response = client.post(
+        path_of(link), {"first_name": "Sam", "password1": "short", "password2": "short"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "too short" in page
+    assert 'value="Sam"' in page
+    assert not User.objects.filter(email="new.person@example.org").exists()
+
+
+def test_inviting_an_existing_account_is_refused(coordinator_client, volunteer):
+    response = coordinator_client.post(
+        reverse("invite_staff"), {"email": volunteer.email.upper(), "role": Role.VOLUNTEER}
+    )
+    assert response.status_code == 200
+    assert "already has an account" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_a_failed_email_saves_no_invitation(coordinator_client, settings, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr("helpdesk.invitations.send_mail", refuse)
+    response = coordinator_client.post(
+        reverse("invite_staff"), {"email": "x@example.org", "role": Role.VOLUNTEER}
+    )
+    assert response.status_code == 200
+    assert "could not be sent" in response.content.decode()
+    assert 'value="x@example.org"' in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_volunteers_cannot_invite(volunteer_client):
+    assert volunteer_client.get(reverse("invite_staff")).status_code == 403
+    response = volunteer_client.post(
+        reverse("invite_staff"), {"email": "x@example.org", "role": Role.COORDINATOR}
+    )
+    assert response.status_code == 403
+    assert not Invitation.objects.exists()
+
+
+def test_expired_invitations_are_purged(coordinator_client):
+    invite(coordinator_client)
+    assert purge_expired_invitations() == 0
+    with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        assert purge_expired_invitations() == 1
+    assert not Invitation.objects.exists()
