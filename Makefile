@@ -16,10 +16,10 @@ help:
 	@echo "make worker / make beat   Celery worker and scheduler (need REDIS_URL)"
 	@echo "make totp EMAIL=...       current sign-in code of a demo account"
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements-dev.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -77,10 +77,13 @@ beat: $(VENV)/.installed
 	mkdir -p var
 	$(BIN)/celery -A helpdesk beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
-# Re-resolve the pinned dependencies after changing pyproject.toml.
+# Re-resolve the pinned dependencies after changing pyproject.toml: requirements.lock
+# for the production image, requirements-dev.lock (the same plus test tools) for here.
 lock: $(VENV)/.installed
-	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --generate-hashes \
+	$(BIN)/uv pip compile --quiet pyproject.toml --generate-hashes \
 	  --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --generate-hashes \
+	  --python-version 3.11 -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles test-artifacts

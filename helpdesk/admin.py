@@ -17,7 +17,9 @@ class StaffAdmin(UserAdmin):
         (_("Access"), {"fields": ["role", "is_active"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})
+    ]
     readonly_fields = ["last_login", "date_joined"]
 
 

@@ -23,7 +23,7 @@ from helpdesk.models import User, VolunteerProfile
 from helpdesk.roles import Role
 from resources.models import Language, Need
 
-DEMO_PASSWORD = "demo-password-only-for-local-use"
+DEMO_PASSWORD = "demo-password-only-for-local-use"  # noqa: S105 - refused outside DEBUG
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,21 @@ class DemoStaff:
 
 
 DEMO_STAFF = (
-    DemoStaff("coordinator@haven.test", "Noor", Role.COORDINATOR, ("en", "nl", "ar"),
-              ("stay-safe", "leave", "asylum-be", "unsure")),
-    DemoStaff("amira@haven.test", "Amira", Role.VOLUNTEER, ("ar", "fr", "en"),
-              ("leave", "asylum-be")),
+    DemoStaff(
+        "coordinator@haven.test",
+        "Noor",
+        Role.COORDINATOR,
+        ("en", "nl", "ar"),
+        ("stay-safe", "leave", "asylum-be", "unsure"),
+    ),
+    DemoStaff(
+        "amira@haven.test", "Amira", Role.VOLUNTEER, ("ar", "fr", "en"), ("leave", "asylum-be")
+    ),
     DemoStaff("dmitri@haven.test", "Dmitri", Role.VOLUNTEER, ("ru", "en"), ("stay-safe",), 3),
     DemoStaff("lotte@haven.test", "Lotte", Role.VOLUNTEER, ("nl", "en", "fr"), ("asylum-be",)),
-    DemoStaff("yasmin@haven.test", "Yasmin", Role.VOLUNTEER, ("fa", "tr", "en"),
-              ("stay-safe", "leave")),
+    DemoStaff(
+        "yasmin@haven.test", "Yasmin", Role.VOLUNTEER, ("fa", "tr", "en"), ("stay-safe", "leave")
+    ),
 )
 
 

@@ -61,9 +61,7 @@ def accept_invitation(*, token: str, password: str, first_name: str = "") -> Use
     requests race (the row is locked and re-checked)."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
-            .filter(token_hash=hash_token(token))
-            .first()
+            Invitation.objects.select_for_update().filter(token_hash=hash_token(token)).first()
         )
         if invitation is None or not invitation.is_usable:
             raise InvitationUnusable

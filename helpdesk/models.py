@@ -127,3 +127,6 @@ class EncryptionCanary(models.Model):
 
     class Meta:
         verbose_name = _("encryption canary")
+
+    def __str__(self) -> str:
+        return "encryption canary"

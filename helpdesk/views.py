@@ -32,8 +32,13 @@ def invite(request: HttpRequest) -> HttpResponse:
             )
         except OSError:
             # SMTP failures are OSErrors; the transaction rolled back, nothing is saved.
-            form.add_error(None, _("The email could not be sent, so no invitation was made. "
-                                   "Please try again in a few minutes."))
+            form.add_error(
+                None,
+                _(
+                    "The email could not be sent, so no invitation was made. "
+                    "Please try again in a few minutes."
+                ),
+            )
         else:
             messages.success(
                 request, _("Invitation sent to %(email)s.") % {"email": invitation.email}

@@ -49,12 +49,24 @@ def test_a_real_worker_runs_a_task_through_redis(transactional_db, tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_EAGER": "false",
     }
+    log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
         cwd=settings.BASE_DIR,
         env=env,
-        stdout=open(tmp_path / "worker.log", "w"),
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     app.conf.task_always_eager = False
@@ -65,4 +77,5 @@ def test_a_real_worker_runs_a_task_through_redis(transactional_db, tmp_path):
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
         worker.terminate()
         worker.wait(timeout=30)
+        log.close()
     assert not Invitation.objects.filter(pk=invitation.pk).exists()

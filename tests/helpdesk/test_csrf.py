@@ -36,7 +36,10 @@ def test_a_cross_site_post_is_refused_with_a_friendly_page(volunteer):
 def test_a_post_from_another_origin_is_refused(volunteer):
     client = Client(enforce_csrf_checks=True)
     response = post_login(
-        client, volunteer.email, HTTP_ORIGIN="https://evil.example", HTTP_SEC_FETCH_SITE="same-origin"
+        client,
+        volunteer.email,
+        HTTP_ORIGIN="https://evil.example",
+        HTTP_SEC_FETCH_SITE="same-origin",
     )
     assert response.status_code == 403
 

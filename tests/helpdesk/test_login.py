@@ -33,9 +33,7 @@ def test_login_by_email_is_case_insensitive(client, volunteer):
 
 
 def test_wrong_password_keeps_the_email_and_says_so(client, volunteer):
-    response = client.post(
-        reverse("account_login"), {"login": volunteer.email, "password": "nope"}
-    )
+    response = client.post(reverse("account_login"), {"login": volunteer.email, "password": "nope"})
     page = response.content.decode()
     assert response.status_code == 200
     assert volunteer.email in page

@@ -21,7 +21,6 @@ def staff_urls() -> list[str]:
     return urls
 
 
-
 def test_the_list_of_staff_pages_covers_the_admin(db):
     urls = staff_urls()
     assert "/admin/helpdesk/user/" in urls

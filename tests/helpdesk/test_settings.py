@@ -91,7 +91,10 @@ def test_keys_differ_between_installations(tmp_path):
 
 def test_production_reads_everything_from_the_environment(tmp_path):
     old = Fernet.generate_key().decode()
-    values = show({**PRODUCTION, "FIELD_ENCRYPTION_KEY": f"{PRODUCTION['FIELD_ENCRYPTION_KEY']},{old}"}, tmp_path)
+    values = show(
+        {**PRODUCTION, "FIELD_ENCRYPTION_KEY": f"{PRODUCTION['FIELD_ENCRYPTION_KEY']},{old}"},
+        tmp_path,
+    )
     assert values["debug"] is False
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["cache"].endswith("RedisCache")
@@ -106,8 +109,15 @@ def test_production_reads_everything_from_the_environment(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS",
-     "SITE_URL", "EMAIL_HOST"],
+    [
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+        "SITE_URL",
+        "EMAIL_HOST",
+    ],
 )
 def test_a_missing_production_variable_stops_start_up_by_name(name, tmp_path):
     env = {key: value for key, value in PRODUCTION.items() if key != name}
@@ -124,7 +134,11 @@ def test_a_missing_production_variable_stops_start_up_by_name(name, tmp_path):
         ("FIELD_ENCRYPTION_KEY", f"{Fernet.generate_key().decode()},nope", "key 2 is not"),
         ("DATABASE_URL", "mysql://db/haven", "DATABASE_URL must be a URL"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must be a URL"),
-        ("SITE_URL", "http://desk.example.org", "SITE_URL must be a URL starting with one of: https"),
+        (
+            "SITE_URL",
+            "http://desk.example.org",
+            "SITE_URL must be a URL starting with one of: https",
+        ),
         ("DEBUG", "maybe", "DEBUG must be true or false"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
     ],
