@@ -1,5 +1,19 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from resources import placeholders
 
 
 class Language(models.Model):
@@ -18,6 +32,47 @@ class Language(models.Model):
     def __str__(self) -> str:
         return f"{self.native_name} ({self.code})"
 
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.right_to_left else "ltr"
+
+
+def language_field(verbose_name: str, **kwargs) -> models.ForeignKey:
+    # Keyed by code, so that `translation.language_id` is "ar" and filtering by the
+    # codes a person gave needs no join.
+    kwargs.setdefault("db_column", "language_code")
+    return models.ForeignKey(
+        Language, on_delete=models.PROTECT, to_field="code", verbose_name=verbose_name, **kwargs
+    )
+
+
+def pick_translation(
+    translations: Iterable, preferences: Sequence[str], *fallbacks: str
+) -> tuple[object | None, bool]:
+    """The translation in the first preferred language that exists, else in the first
+    fallback language that exists, else any; and whether it is a fallback."""
+    by_language = {translation.language_id: translation for translation in translations}
+    for code in preferences:
+        if code in by_language:
+            return by_language[code], False
+    for code in (*fallbacks, *sorted(by_language)):
+        if code in by_language:
+            return by_language[code], True
+    return None, True
+
+
+# /guide/friend/ is the friend's page, so no need may be called "friend".
+RESERVED_NEED_SLUGS = frozenset({"friend"})
+
+
+class NeedQuerySet(models.QuerySet):
+    def with_translations(self) -> NeedQuerySet:
+        return self.prefetch_related(
+            models.Prefetch(
+                "translations", queryset=NeedTranslation.objects.select_related("language")
+            )
+        )
+
 
 class Need(models.Model):
     """What a person needs help with: the vocabulary cases are routed by."""
@@ -27,6 +82,8 @@ class Need(models.Model):
     description = models.CharField(_("one-line description"), max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
+    objects = NeedQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "slug"]
         verbose_name = _("need")
@@ -34,3 +91,319 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.slug in RESERVED_NEED_SLUGS:
+            raise ValidationError({"slug": _("This word is taken by a page of the guide.")})
+
+    def localized(self, language_code: str) -> NeedTranslation:
+        """The need's name and description in that language, else in English.
+
+        A need a coordinator added without any translation still has its own name, so
+        this always returns something to show; check `language_id` for a fallback."""
+        by_language = {t.language_id: t for t in self.translations.all()}
+        for code in (language_code, settings.LANGUAGE_CODE):
+            if code in by_language:
+                return by_language[code]
+        return NeedTranslation(
+            need=self,
+            language_id=settings.LANGUAGE_CODE,
+            name=self.name,
+            description=self.description,
+        )
+
+
+class NeedTranslation(models.Model):
+    need = models.ForeignKey(
+        Need, on_delete=models.CASCADE, related_name="translations", verbose_name=_("need")
+    )
+    language = language_field(_("language"), related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("one-line description"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["need", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["need", "language"], name="one_need_translation")
+        ]
+        verbose_name = _("need translation")
+        verbose_name_plural = _("need translations")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language_id})"
+
+
+class Audience(models.TextChoices):
+    PERSON = "person", _("The person at risk")
+    FRIEND = "friend", _("A friend helping")
+    VOLUNTEER = "volunteer", _("Volunteers only")
+
+
+def countries_field() -> CountryField:
+    return CountryField(
+        _("countries"),
+        multiple=True,
+        blank=True,
+        help_text=_("Leave empty when it applies everywhere."),
+    )
+
+
+def applies_in(countries: Sequence, country: str | None) -> bool:
+    """Empty means everywhere; a list applies only in its countries."""
+    return not countries or (country is not None and country.upper() in {c.code for c in countries})
+
+
+class Organisation(models.Model):
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=160)
+    website = models.URLField(_("website"), blank=True)
+    needs = models.ManyToManyField(Need, related_name="organisations", verbose_name=_("needs"))
+    countries = countries_field()
+    languages = models.ManyToManyField(
+        Language,
+        related_name="organisations",
+        blank=True,
+        verbose_name=_("languages they work in"),
+    )
+    verified_on = models.DateField(
+        _("last verified on"), help_text=_("When someone last checked this entry is right.")
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def website_host(self) -> str:
+        """Where the website link leads, shown next to it so nobody is surprised."""
+        host = urlsplit(self.website).hostname or ""
+        return host.removeprefix("www.")
+
+
+class OrganisationTranslation(models.Model):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("organisation"),
+    )
+    language = language_field(_("language"), related_name="+")
+    offers = models.TextField(_("what they offer"))
+    safe_contact = models.TextField(_("how to contact them safely"), blank=True)
+    response_time = models.CharField(_("usual response time"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "language"], name="one_organisation_translation"
+            )
+        ]
+        verbose_name = _("organisation translation")
+        verbose_name_plural = _("organisation translations")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.language_id})"
+
+
+class GuidanceQuerySet(models.QuerySet):
+    def for_need(self, need: str) -> GuidanceQuerySet:
+        """Pieces for that need, and the ones for every need (no needs chosen)."""
+        return self.filter(Q(needs__slug=need) | Q(needs=None))
+
+    def general(self) -> GuidanceQuerySet:
+        """Pieces for every need: none chosen, or all of them."""
+        return self.alias(need_count=Count("needs", distinct=True)).filter(
+            Q(need_count=0) | Q(need_count=Need.objects.count())
+        )
+
+    def for_audiences(self, audiences: Iterable[str]) -> GuidanceQuerySet:
+        return self.filter(audience__in=list(audiences))
+
+    def with_translations(self) -> GuidanceQuerySet:
+        return self.prefetch_related(
+            models.Prefetch(
+                "translations",
+                queryset=GuidanceTranslation.objects.select_related("language"),
+            )
+        )
+
+    def stale(self, today: date | None = None) -> GuidanceQuerySet:
+        return self.filter(review_by__lt=today or timezone.localdate())
+
+    def annotate_out_of_date(self) -> GuidanceQuerySet:
+        """`has_out_of_date`: some translation is older than the latest change of the
+        source-language text."""
+        source_updated = GuidanceTranslation.objects.filter(
+            guidance=OuterRef("guidance"), language=OuterRef("guidance__source_language")
+        ).values("updated_at")[:1]
+        older = (
+            GuidanceTranslation.objects.filter(guidance=OuterRef("pk"))
+            .exclude(language=F("guidance__source_language"))
+            .annotate(source_updated=Subquery(source_updated))
+            .filter(updated_at__lt=F("source_updated"))
+        )
+        return self.annotate(has_out_of_date=Exists(older))
+
+
+class Guidance(models.Model):
+    """One piece of guidance, in several languages (see GuidanceTranslation)."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    audience = models.CharField(
+        _("written for"), max_length=20, choices=Audience.choices, default=Audience.PERSON
+    )
+    needs = models.ManyToManyField(
+        Need,
+        related_name="guidance",
+        blank=True,
+        verbose_name=_("needs"),
+        help_text=_("Leave empty when it helps whatever the need."),
+    )
+    countries = countries_field()
+    emergency = models.BooleanField(
+        _("emergency"), default=False, help_text=_("Shown before everything else.")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=100, help_text=_("Lower comes first.")
+    )
+    source_language = language_field(
+        _("source language"),
+        related_name="+",
+        db_column="source_language_code",
+        default="en",
+        help_text=_("Translations are kept in step with the text in this language."),
+    )
+    reviewed_on = models.DateField(_("last reviewed on"))
+    review_by = models.DateField(
+        _("review by"), help_text=_("After this date the piece is flagged as stale.")
+    )
+
+    history = HistoricalRecords()
+    objects = GuidanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-emergency", "position", "slug"]
+        verbose_name = _("guidance")
+        verbose_name_plural = _("guidance")
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        if self.reviewed_on and self.review_by and self.review_by < self.reviewed_on:
+            raise ValidationError(
+                {"review_by": _("The review date cannot be before the last review.")}
+            )
+
+    def is_stale(self, today: date | None = None) -> bool:
+        return (today or timezone.localdate()) > self.review_by
+
+    def source_translation(self) -> GuidanceTranslation | None:
+        for translation in self.translations.all():
+            if translation.language_id == self.source_language_id:
+                return translation
+        return None
+
+    def out_of_date_languages(self) -> list[str]:
+        source = self.source_translation()
+        return sorted(
+            translation.language_id
+            for translation in self.translations.all()
+            if translation.is_out_of_date(source)
+        )
+
+
+class GuidanceTranslation(models.Model):
+    guidance = models.ForeignKey(
+        Guidance, on_delete=models.CASCADE, related_name="translations", verbose_name=_("guidance")
+    )
+    language = language_field(_("language"), related_name="+")
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.CharField(_("summary"), max_length=400, blank=True)
+    body = models.TextField(_("body"), help_text=_("Markdown. Links must start with https://."))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["guidance", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guidance", "language"], name="one_guidance_translation"
+            )
+        ]
+        verbose_name = _("guidance translation")
+        verbose_name_plural = _("guidance translations")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language_id})"
+
+    def is_out_of_date(self, source: GuidanceTranslation | None) -> bool:
+        """Older than the latest change of the source-language text."""
+        return (
+            source is not None
+            and source.language_id != self.language_id
+            and self.updated_at is not None
+            and source.updated_at is not None
+            and self.updated_at < source.updated_at
+        )
+
+
+class ReferralTemplateQuerySet(models.QuerySet):
+    def for_need(self, need: str) -> ReferralTemplateQuerySet:
+        return self.filter(need__slug=need)
+
+
+class ReferralTemplate(models.Model):
+    """A message a volunteer sends to an organisation, with named placeholders."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="referral_templates",
+        verbose_name=_("organisation"),
+    )
+    need = models.ForeignKey(
+        Need, on_delete=models.PROTECT, related_name="referral_templates", verbose_name=_("need")
+    )
+    language = language_field(_("language"), related_name="+")
+    subject = models.CharField(_("subject"), max_length=200, help_text=placeholders.HELP)
+    body = models.TextField(_("body"), help_text=placeholders.HELP)
+
+    history = HistoricalRecords()
+    objects = ReferralTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation", "need", "language"]
+        verbose_name = _("referral template")
+        verbose_name_plural = _("referral templates")
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("subject", "body"):
+            try:
+                placeholders.validate(getattr(self, field))
+            except ValidationError as error:
+                errors[field] = error
+        if errors:
+            raise ValidationError(errors)
+
+    def render(self, values: placeholders.Values) -> placeholders.Rendered:
+        """Subject and body with the placeholders filled in; no database needed."""
+        return placeholders.Rendered(
+            subject=placeholders.fill(self.subject, values),
+            body=placeholders.fill(self.body, values),
+        )
