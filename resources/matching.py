@@ -1,0 +1,209 @@
+"""Which guidance, organisations and referral templates fit a person's situation.
+
+`match()` is the one entry point: need, languages in order of preference, country and
+audience in; the fitting items out, best first, each saying which language it is shown
+in and whether that is a fallback. It reads the library in a fixed number of queries
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.safestring import SafeString
+
+from resources.models import (
+    Audience,
+    Guidance,
+    GuidanceTranslation,
+    Language,
+    Organisation,
+    OrganisationTranslation,
+    ReferralTemplate,
+    applies_in,
+    pick_translation,
+)
+from resources.rendering import render_markdown
+
+# What each audience may read, in the order it is shown. Volunteers see everything;
+# a piece written for volunteers never reaches the person or their friend.
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    Audience.PERSON: (Audience.PERSON,),
+    Audience.FRIEND: (Audience.FRIEND, Audience.PERSON),
+    Audience.VOLUNTEER: (Audience.VOLUNTEER, Audience.PERSON, Audience.FRIEND),
+}
+
+
+@dataclass(frozen=True)
+class GuidanceMatch:
+    guidance: Guidance
+    translation: GuidanceTranslation
+    language: str
+    fallback: bool
+    stale: bool
+    out_of_date: bool
+
+    @cached_property
+    def html(self) -> SafeString:
+        return render_markdown(self.translation.body)
+
+    @property
+    def direction(self) -> str:
+        return self.translation.language.direction
+
+
+@dataclass(frozen=True)
+class OrganisationMatch:
+    organisation: Organisation
+    translation: OrganisationTranslation | None
+    language: str
+    fallback: bool
+
+    @property
+    def direction(self) -> str:
+        return self.translation.language.direction if self.translation else "ltr"
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    template: ReferralTemplate
+    language: str
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Matches:
+    guidance: list[GuidanceMatch]
+    organisations: list[OrganisationMatch]
+    referral_templates: list[TemplateMatch]
+
+
+def match(
+    *,
+    need: str,
+    languages: Sequence[str],
+    country: str | None,
+    audience: str,
+    today: date | None = None,
+) -> Matches:
+    """Guidance, organisations and referral templates for a need, best first.
+
+    Language: the first of `languages` a piece exists in; else its source language
+    (organisations and templates: English), marked as a fallback. Country: items with
+    no countries apply everywhere, the others only in theirs (and come first); with no
+    country, only the ones that apply everywhere. Stale pieces are returned, marked."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"Unknown audience {audience!r}.")
+    today = today or timezone.localdate()
+    languages = [code for code in languages if code]
+    organisations = match_organisations(need, languages, country)
+    return Matches(
+        guidance=match_guidance(need, languages, country, audience, today),
+        organisations=organisations,
+        referral_templates=match_templates(need, languages, organisations),
+    )
+
+
+def match_guidance(
+    need: str, languages: list[str], country: str | None, audience: str, today: date
+) -> list[GuidanceMatch]:
+    shown = AUDIENCES[audience]
+    pieces = Guidance.objects.for_need(need).for_audiences(shown).with_translations()
+    matches = localize(pieces, languages=languages, country=country, today=today)
+    matches.sort(
+        key=lambda m: (
+            not m.guidance.emergency,
+            shown.index(m.guidance.audience),
+            not m.guidance.countries,
+            m.guidance.position,
+            m.guidance.slug,
+        )
+    )
+    return matches
+
+
+def localize(
+    pieces: Iterable[Guidance], *, languages: Sequence[str], country: str | None, today: date
+) -> list[GuidanceMatch]:
+    """The pieces that apply in `country`, each in the best language it exists in.
+
+    `pieces` should come `with_translations()`; their order is kept."""
+    matches = []
+    for piece in pieces:
+        if not applies_in(piece.countries, country):
+            continue
+        translation, fallback = pick_translation(
+            piece.translations.all(), languages, piece.source_language_id
+        )
+        if translation is None:
+            continue
+        matches.append(
+            GuidanceMatch(
+                guidance=piece,
+                translation=translation,
+                language=translation.language_id,
+                fallback=fallback,
+                stale=piece.is_stale(today),
+                out_of_date=translation.is_out_of_date(piece.source_translation()),
+            )
+        )
+    return matches
+
+
+def match_organisations(
+    need: str, languages: list[str], country: str | None
+) -> list[OrganisationMatch]:
+    organisations = Organisation.objects.filter(needs__slug=need).prefetch_related(
+        Prefetch(
+            "translations", queryset=OrganisationTranslation.objects.select_related("language")
+        ),
+        Prefetch("languages", queryset=Language.objects.order_by("name")),
+    )
+    matches = []
+    for organisation in organisations:
+        if not applies_in(organisation.countries, country):
+            continue
+        translation, fallback = pick_translation(
+            organisation.translations.all(), languages, settings.LANGUAGE_CODE
+        )
+        matches.append(
+            OrganisationMatch(
+                organisation=organisation,
+                translation=translation,
+                language=translation.language_id if translation else settings.LANGUAGE_CODE,
+                fallback=fallback,
+            )
+        )
+    matches.sort(key=lambda m: (not m.organisation.countries, m.organisation.name.lower()))
+    return matches
+
+
+def match_templates(
+    need: str, languages: list[str], organisations: list[OrganisationMatch]
+) -> list[TemplateMatch]:
+    """Per organisation that matched, its templates for the need in the best language."""
+    position = {m.organisation.pk: index for index, m in enumerate(organisations)}
+    by_organisation: dict[int, list[ReferralTemplate]] = {}
+    templates = ReferralTemplate.objects.for_need(need).select_related(
+        "organisation", "need", "language"
+    )
+    for template in templates:
+        # Filtered here rather than in SQL, so the query count never depends on the data.
+        if template.organisation_id in position:
+            by_organisation.setdefault(template.organisation_id, []).append(template)
+    matches = []
+    for organisation_id in sorted(by_organisation, key=position.__getitem__):
+        templates = by_organisation[organisation_id]
+        best, fallback = pick_translation(templates, languages, settings.LANGUAGE_CODE)
+        matches.extend(
+            TemplateMatch(template=template, language=template.language_id, fallback=fallback)
+            for template in sorted(templates, key=lambda t: t.slug)
+            if template.language_id == best.language_id
+        )
+    return matches
