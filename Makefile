@@ -48,6 +48,7 @@ migrate: $(VENV)/.installed
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_resources
 
 run: demo messages
 	@echo

@@ -130,3 +130,200 @@ class EncryptionCanary(models.Model):
 
     def __str__(self) -> str:
         return "encryption canary"
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status=Case.Status.CLOSED)
+
+    def awaiting_routing(self) -> CaseQuerySet:
+        return self.filter(needs_routing=True, content_destroyed_at__isnull=True)
+
+    def with_content(self) -> CaseQuerySet:
+        return self.filter(content_destroyed_at__isnull=True)
+
+
+class CloseReason(models.TextChoices):
+    RESOLVED = "resolved", _("Helped / resolved")
+    REFERRED = "referred", _("Referred to an organisation")
+    NO_REPLY = "no_reply", _("The person stopped answering")
+    WITHDRAWN = "withdrawn", _("The person withdrew")
+    OUT_OF_SCOPE = "out_of_scope", _("Not something we can help with")
+    DUPLICATE = "duplicate", _("Duplicate of another case")
+    DELETED = "deleted", _("Deleted at the person's request")
+    RETENTION = "retention", _("Removed after the retention period")
+
+
+class Case(models.Model):
+    """One person's concern. Content fields are encrypted; what stays in clear is what
+    routing and anonymous statistics need (need, country, languages, dates, status)."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting for the submitter")
+        REFERRED = "referred", _("Referred")
+        CLOSED = "closed", _("Closed")
+
+    class ForWhom(models.TextChoices):
+        SELF = "self", _("For themselves")
+        OTHER = "other", _("For someone they know")
+
+    class Channel(models.TextChoices):
+        NONE = "none", _("Only through this website")
+        EMAIL = "email", _("Email")
+        SIGNAL = "signal", _("Signal")
+        PHONE = "phone", _("Phone")
+        OTHER = "other", _("Other")
+
+    reference = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
+    receipt_hash = models.CharField(max_length=64, unique=True, editable=False)
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    for_whom = models.CharField(_("for whom"), max_length=8, choices=ForWhom.choices)
+    need = models.ForeignKey("resources.Need", on_delete=models.PROTECT, verbose_name=_("need"))
+    country = models.CharField(_("country"), max_length=2)
+    languages = models.JSONField(_("languages, in order of preference"), default=list)
+    language = models.CharField(_("language of the submitter's pages"), max_length=12)
+    urgent = models.BooleanField(_("in danger right now"), default=False)
+    description = EncryptedTextField(_("what is happening"), blank=True)
+    contact_channel = models.CharField(
+        _("safe contact"), max_length=8, choices=Channel.choices, default=Channel.NONE
+    )
+    contact_details = EncryptedTextField(_("contact details"), blank=True)
+    contact_safe_times = EncryptedTextField(_("safe times"), blank=True)
+    contact_code_word = EncryptedTextField(_("code word"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    created_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
+    # Set when the case is saved and cleared by routing: a sweep finds every case whose
+    # routing task never ran (for example because Redis was down).
+    needs_routing = models.BooleanField(default=True, db_index=True)
+    volunteer = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("volunteer"),
+    )
+    pool_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitter_seen_at = models.DateTimeField(_("submitter last here"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    close_reason = models.CharField(
+        _("reason for closing"), max_length=20, choices=CloseReason.choices, blank=True
+    )
+    first_response_at = models.DateTimeField(_("first answer"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True, db_index=True)
+    content_destroyed_at = models.DateTimeField(_("content destroyed"), null=True, blank=True)
+    destroyed_by_submitter = models.BooleanField(default=False)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def content_destroyed(self) -> bool:
+        return self.content_destroyed_at is not None
+
+    @property
+    def in_pool(self) -> bool:
+        return self.volunteer_id is None and self.status != Case.Status.CLOSED
+
+
+class Assignment(models.Model):
+    """Who held a case, from when to when: the history behind `Case.volunteer`."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    volunteer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField(default=timezone.now, db_index=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(ended_at__isnull=True), name="one_current_assignment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.volunteer}"
+
+
+class Message(models.Model):
+    """The conversation between the submitter and the desk, seen by both."""
+
+    class Author(models.TextChoices):
+        SUBMITTER = "submitter", _("Submitter")
+        STAFF = "staff", _("Volunteer")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    author = models.CharField(max_length=10, choices=Author.choices)
+    staff_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = EncryptedTextField(_("message"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.author} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Note(models.Model):
+    """Internal notes on a case: staff only, never shown to the submitter."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = EncryptedTextField(_("note"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return f"{self.case} note {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AccessLogEntry(models.Model):
+    """Who looked at or changed which case, when. Never any content."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        REPLY = "reply", _("Replied")
+        NOTE = "note", _("Added a note")
+        STATUS = "status", _("Changed the status")
+        CLAIM = "claim", _("Claimed from the pool")
+        ASSIGN = "assign", _("Reassigned")
+        SHARE = "share", _("Shared guidance")
+        RELEASE = "release", _("Returned to the pool")
+        REFERRAL = "referral", _("Changed a referral")
+        DESTROY = "destroy", _("Destroyed the content")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
+    user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.case}"

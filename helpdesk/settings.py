@@ -281,6 +281,18 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("SITE_NAME", "") or "Haven"
 MFA_RECOVERY_CODE_COUNT = 10
 
+# The anonymous side.
+RECEIPT_FAILURES_PER_ADDRESS = env_int("RECEIPT_FAILURES_PER_ADDRESS", 10, minimum=1)
+RECEIPT_FAILURES_TOTAL = env_int("RECEIPT_FAILURES_TOTAL", 1000, minimum=1)
+RECEIPT_FAILURE_WINDOW_SECONDS = env_int("RECEIPT_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60)
+INBOX_IDLE_SECONDS = env_int("INBOX_IDLE_SECONDS", 20 * 60, minimum=60)
+CASE_RETENTION_DAYS = env_int("CASE_RETENTION_DAYS", 90, minimum=1)
+SUBMITTER_ABSENCE_DAYS = env_int("SUBMITTER_ABSENCE_DAYS", 180, minimum=7)
+MESSAGE_MAX_CHARS = 10_000
+FIRST_RESPONSE_HOURS_URGENT = env_int("FIRST_RESPONSE_HOURS_URGENT", 2, minimum=1)
+FIRST_RESPONSE_HOURS = env_int("FIRST_RESPONSE_HOURS", 48, minimum=1)
+ASSIGNMENT_OPEN_HOURS = env_int("ASSIGNMENT_OPEN_HOURS", 24, minimum=1)
+
 INVITATION_MAX_AGE_HOURS = env_int("INVITATION_MAX_AGE_HOURS", 72, minimum=1)
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 12 * 3600, minimum=60)
@@ -357,7 +369,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A submission must not hang while Redis is away: publishing gives up quickly and the
+# routing sweep (every minute) picks the case up instead.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE = {
+    "sweep-routing": {"task": "helpdesk.tasks.sweep_routing", "schedule": 60.0},
+    "escalate-overdue": {"task": "helpdesk.tasks.escalate_overdue", "schedule": 300.0},
+    "reclaim-unopened": {"task": "helpdesk.tasks.reclaim_unopened", "schedule": 600.0},
+    "purge-expired-cases": {"task": "helpdesk.tasks.purge_expired_cases", "schedule": 3600.0},
     "purge-expired-invitations": {
         "task": "helpdesk.tasks.purge_expired_invitations",
         "schedule": 3600.0,
@@ -384,7 +409,7 @@ SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-CSRF_FAILURE_VIEW = "helpdesk.views.csrf_failure"
+CSRF_FAILURE_VIEW = "intake.views.csrf_failure"
 # security.W003 looks for Django's CsrfViewMiddleware by its exact path; Haven runs a
 # subclass of it (helpdesk/csrf.py, tested in tests/helpdesk/test_csrf.py).
 SILENCED_SYSTEM_CHECKS = ["security.W003"]

@@ -14,5 +14,13 @@ urlpatterns = [
     path("desk/", views.desk, name="desk"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("admin/", admin.site.urls),
+    path("guide/", include("resources.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The project's URLconf wires in the public side by name only; no helpdesk module
+    # imports intake (DESIGN.md: imports go intake -> helpdesk -> resources).
+    path("", include("intake.urls")),
 ]
+
+# By name, like the include above: the public side's friendly page for a request that
+# is too large or malformed.
+handler400 = "intake.views.bad_request"

@@ -73,7 +73,3 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "helpdesk/accept_invitation.html", {"form": form, "invitation": invitation}
     )
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "csrf_failure.html", status=403)

@@ -122,3 +122,11 @@ def cache_keys() -> list[str]:
             return [row[0] for row in cursor.fetchall()]
     client = cache._cache.get_client()
     return [key.decode() for key in client.keys("*")]
+
+
+@pytest.fixture
+def library(db):
+    """The real guidance library from resources/content, loaded as `make run` does."""
+    from resources.loader import load_resources
+
+    return load_resources()

@@ -1,0 +1,173 @@
+"""The anonymous side's forms. They validate and clean; they save nothing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from helpdesk.models import Case
+from resources.models import Language, Need
+
+# C0 controls other than tab and newlines, DEL and C1 controls: never meaningful in a
+# message, and PostgreSQL refuses NUL outright.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str) -> str:
+    return CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n"))
+
+
+class TextField(forms.CharField):
+    """A CharField that drops control characters before length checks."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class NeedChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, need: Need) -> str:
+        translation = need.localized(get_language())
+        return (
+            f"{translation.name} — {translation.description}"
+            if translation.description
+            else translation.name
+        )
+
+
+class ConcernForm(forms.Form):
+    for_whom = forms.ChoiceField(
+        label=_("Who is this for?"),
+        choices=[
+            (Case.ForWhom.SELF, _("For myself")),
+            (Case.ForWhom.OTHER, _("For someone I know")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose who this is for.")},
+    )
+    need = NeedChoiceField(
+        label=_("What kind of help?"),
+        queryset=Need.objects.with_translations(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": _("Please choose the kind of help.")},
+    )
+    country = forms.ChoiceField(
+        label=_("Which country is the person in now?"),
+        help_text=_("So that we can suggest help that works there."),
+        error_messages={"required": _("Please choose a country.")},
+    )
+    language_1 = forms.ChoiceField(
+        label=_("Language for our answer"),
+        error_messages={"required": _("Please choose a language.")},
+    )
+    language_2 = forms.ChoiceField(label=_("Second language"), required=False)
+    language_3 = forms.ChoiceField(label=_("Third language"), required=False)
+    in_danger = forms.ChoiceField(
+        label=_("Is someone in danger right now?"),
+        choices=[("no", _("No")), ("yes", _("Yes, right now"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please answer this question.")},
+    )
+    description = TextField(
+        label=_("What is happening?"),
+        help_text=_("Write in your own words. Do not write names or addresses unless you want to."),
+        max_length=settings.MESSAGE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": settings.MESSAGE_MAX_CHARS}),
+        error_messages={"required": _("Please tell us a little about what is happening.")},
+    )
+    contact_channel = forms.ChoiceField(
+        label=_("A safe way to reach you outside this website"),
+        choices=Case.Channel.choices,
+        initial=Case.Channel.NONE,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    contact_details = TextField(
+        label=_("Address, number or name on that channel"), max_length=300, required=False
+    )
+    contact_safe_times = TextField(
+        label=_("When is it safe to contact you?"), max_length=300, required=False
+    )
+    contact_code_word = TextField(
+        label=_("A code word we will use, so you know it is us"), max_length=100, required=False
+    )
+    consent = forms.BooleanField(
+        label=_("I have read how my message is handled and agree to it."),
+        error_messages={"required": _("Please confirm that you agree, so that we can help.")},
+    )
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Choices follow the visitor's language, so they are built per form.
+        self.fields["country"].choices = [("", _("Choose a country"))] + list(countries)
+        desk_languages = [
+            (language.code, language.native_name)
+            for language in Language.objects.order_by("native_name")
+        ]
+        self.fields["language_1"].choices = [("", _("Choose a language"))] + desk_languages
+        for name in ("language_2", "language_3"):
+            self.fields[name].choices = [("", _("None"))] + desk_languages
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", secrets.token_urlsafe(24))
+            self.initial.setdefault("contact_channel", Case.Channel.NONE)
+            if get_language() in dict(desk_languages):
+                self.initial.setdefault("language_1", get_language())
+
+    def clean_submission_key(self) -> str:
+        # A missing key (an old form, a hand-made post) still submits: it only loses
+        # the protection against sending the same form twice.
+        return self.cleaned_data["submission_key"] or secrets.token_urlsafe(24)
+
+    def clean_contact_channel(self) -> str:
+        return self.cleaned_data["contact_channel"] or Case.Channel.NONE
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        languages = []
+        for name in ("language_1", "language_2", "language_3"):
+            code = cleaned.get(name)
+            if code and code not in languages:
+                languages.append(code)
+        cleaned["languages"] = languages
+        channel = cleaned.get("contact_channel")
+        if channel and channel != Case.Channel.NONE and not cleaned.get("contact_details"):
+            self.add_error(
+                "contact_details",
+                _(
+                    "Please write how to reach you on this channel, or choose “Only through this website”."
+                ),
+            )
+        return cleaned
+
+    @property
+    def urgent(self) -> bool:
+        return self.cleaned_data.get("in_danger") == "yes"
+
+
+class ReceiptForm(forms.Form):
+    receipt = TextField(
+        label=_("Your receipt code"),
+        help_text=_("The code you got when you wrote to us, for example 7K2M-XQ4P-…"),
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+        error_messages={"required": _("Please type your receipt code.")},
+    )
+
+
+class ReplyForm(forms.Form):
+    body = TextField(
+        label=_("Your answer"),
+        max_length=settings.MESSAGE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": settings.MESSAGE_MAX_CHARS}),
+        error_messages={"required": _("Please write something before sending.")},
+    )

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from helpdesk import cases
+from helpdesk.models import Case
+from intake import receipts, throttle
+from intake.forms import ConcernForm, ReceiptForm, ReplyForm
+from intake.inbox import close_inbox, inbox_case, open_inbox
+from resources.matching import match
+from resources.models import Audience, Need
+
+
+def start(request: HttpRequest) -> HttpResponse:
+    needs = [need.localized(get_language()) for need in Need.objects.with_translations()]
+    return render(
+        request,
+        "intake/start.html",
+        {"needs": needs, "retention_days": settings.CASE_RETENTION_DAYS},
+    )
+
+
+@never_cache
+def write(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        for_whom = request.GET.get("for")
+        initial = {"for_whom": for_whom} if for_whom in Case.ForWhom.values else {}
+        return render(request, "intake/write.html", {"form": ConcernForm(initial=initial)})
+    form = ConcernForm(request.POST)
+    if not form.is_valid():
+        return render(request, "intake/write.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    receipt = receipts.new_receipt()
+    try:
+        case = cases.submit_concern(
+            receipt_hash=receipts.receipt_hash(receipt),
+            submission_key=data["submission_key"],
+            for_whom=data["for_whom"],
+            need=data["need"],
+            country=data["country"],
+            languages=data["languages"],
+            language=get_language(),
+            urgent=form.urgent,
+            description=data["description"],
+            contact_channel=data["contact_channel"],
+            contact_details=data["contact_details"],
+            contact_safe_times=data["contact_safe_times"],
+            contact_code_word=data["contact_code_word"],
+        )
+    except cases.DuplicateSubmission:
+        return render(request, "intake/duplicate.html", status=409)
+    matches = match(
+        need=case.need.slug,
+        languages=[get_language(), *case.languages],
+        country=case.country,
+        audience=Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND,
+    )
+    # The receipt appears in this response only: never in a URL, a session or a log.
+    return render(
+        request,
+        "intake/receipt.html",
+        {"receipt": receipts.display(receipt), "case": case, "matches": matches},
+    )
+
+
+@never_cache
+def follow_up(request: HttpRequest) -> HttpResponse:
+    if inbox_case(request) is not None:
+        return redirect("intake:inbox")
+    form = ReceiptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if throttle.is_blocked(request):
+            form.add_error(None, _("Too many tries. Please wait 15 minutes and try again."))
+        else:
+            case = find_case(form.cleaned_data["receipt"])
+            if case is None:
+                throttle.record_failure(request)
+                # The same words whether the code is malformed, wrong or deleted.
+                form.add_error(
+                    "receipt",
+                    _("We could not open a case with this code. Please check it and try again."),
+                )
+            else:
+                open_inbox(request, case)
+                translation.activate(case.language)
+                response = redirect("intake:inbox")
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    case.language,
+                    samesite="Lax",
+                    secure=request.is_secure(),
+                )
+                return response
+    status = 400 if form.errors else 200
+    return render(request, "intake/follow_up.html", {"form": form}, status=status)
+
+
+def find_case(typed: str) -> Case | None:
+    receipt = receipts.normalize(typed)
+    if receipt is None:
+        return None
+    return (
+        Case.objects.with_content()
+        .filter(receipt_hash__in=receipts.candidate_hashes(receipt))
+        .first()
+    )
+
+
+@never_cache
+def inbox(request: HttpRequest) -> HttpResponse:
+    case = inbox_case(request)
+    if case is None:
+        return redirect("intake:follow_up")
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cases.add_submitter_message(case=case, body=form.cleaned_data["body"])
+        return redirect(reverse("intake:inbox") + "#latest")
+    if request.method != "POST":
+        cases.note_submitter_visit(case=case, language=get_language())
+    return render(
+        request,
+        "intake/inbox.html",
+        {"case": case, "messages_list": list(case.messages.all()), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+def delete(request: HttpRequest) -> HttpResponse:
+    case = inbox_case(request)
+    if case is None:
+        return redirect("intake:follow_up")
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        cases.destroy_content(case=case, by_submitter=True)
+        close_inbox(request)
+        return render(request, "intake/deleted.html")
+    return render(request, "intake/delete.html", {"case": case})
+
+
+@require_POST
+def leave(request: HttpRequest) -> HttpResponse:
+    close_inbox(request)
+    return redirect("intake:start")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """An expired form: say so kindly, and give the concern form back as it was typed."""
+    if request.path == reverse("intake:write") and request.method == "POST":
+        form = ConcernForm(request.POST)
+        form.is_valid()  # show any other problem at the same time
+        return render(request, "intake/write.html", {"form": form, "expired": True}, status=403)
+    return render(request, "csrf_failure.html", status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own 400 handler renders without the request, so the page would lose its
+    language direction, site name and quick exit. This one keeps them."""
+    return render(request, "400.html", status=400)

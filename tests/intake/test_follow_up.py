@@ -1,0 +1,156 @@
+from datetime import timedelta
+
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from helpdesk import cases
+from helpdesk.models import Case, Message
+from intake import receipts
+from tests.intake.conftest import CANARY, receipt_in
+
+
+def open_case(client: Client, receipt: str):
+    return client.post(reverse("intake:follow_up"), {"receipt": receipt})
+
+
+def test_a_receipt_opens_the_inbox_and_staff_replies_appear(submit, client, volunteer):
+    receipt = receipt_in(submit())
+    case = Case.objects.get()
+    cases.reply_to_submitter(case=case, user=volunteer, body="Hello, we read your message.")
+
+    visitor = Client()
+    response = open_case(visitor, receipt)
+    assert response.status_code == 302 and response.url == reverse("intake:inbox")
+    page = visitor.get(reverse("intake:inbox")).content.decode()
+    assert CANARY in page
+    assert "Hello, we read your message." in page
+    assert "A volunteer is working on your case" in page
+
+
+def test_typing_is_forgiving(submit):
+    receipt = receipt_in(submit())
+    sloppy = receipt.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    response = open_case(Client(), f"  {sloppy} ")
+    assert response.status_code == 302
+
+
+def test_the_receipt_is_never_in_a_url_or_the_session(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    response = open_case(visitor, receipt)
+    assert receipt not in response.url
+    session = visitor.session
+    assert receipt not in str(dict(session.items()))
+    assert receipts.normalize(receipt) not in str(dict(session.items()))
+
+
+def test_the_submitter_answers_and_it_reaches_the_case(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    open_case(visitor, receipt)
+    response = visitor.post(reverse("intake:inbox"), {"body": "Thank you. More details."})
+    assert response.status_code == 302
+    message = Message.objects.get()
+    assert message.author == Message.Author.SUBMITTER
+    assert message.body == "Thank you. More details."
+    empty = visitor.post(reverse("intake:inbox"), {"body": "  "})
+    assert empty.status_code == 400
+    assert "Please write something" in empty.content.decode()
+
+
+def test_a_wrong_receipt_says_the_same_as_a_deleted_one(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    wrong = open_case(visitor, "AAAA-BBBB-CCCC-DDDD-EEEE").content.decode()
+    malformed = open_case(visitor, "hello").content.decode()
+    open_case(visitor, receipt)
+    visitor.post(reverse("intake:delete"), {"confirm": "yes"})
+    deleted = open_case(Client(), receipt).content.decode()
+    message = "We could not open a case with this code"
+    assert message in wrong and message in malformed and message in deleted
+
+
+def test_failed_attempts_are_limited_per_address_and_the_right_one_then_waits(submit, settings):
+    receipt = receipt_in(submit())
+    visitor = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.RECEIPT_FAILURES_PER_ADDRESS):
+        assert open_case(visitor, "AAAA-BBBB-CCCC-DDDD-EEEE").status_code == 400
+    blocked = open_case(visitor, receipt)
+    assert blocked.status_code == 400
+    assert "Too many tries" in blocked.content.decode()
+    # Another address is not blocked by this one.
+    assert open_case(Client(REMOTE_ADDR="198.51.100.4"), receipt).status_code == 302
+
+
+def test_a_right_receipt_after_a_few_wrong_ones_works(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    for _ in range(3):
+        open_case(visitor, "AAAA-BBBB-CCCC-DDDD-EEEE")
+    assert open_case(visitor, receipt).status_code == 302
+
+
+def test_failed_attempts_are_limited_in_total(submit, settings):
+    settings.RECEIPT_FAILURES_TOTAL = 5
+    receipt = receipt_in(submit())
+    for number in range(5):
+        open_case(Client(REMOTE_ADDR=f"192.0.2.{number}"), "AAAA-BBBB-CCCC-DDDD-EEEE")
+    blocked = open_case(Client(REMOTE_ADDR="192.0.2.200"), receipt)
+    assert "Too many tries" in blocked.content.decode()
+
+
+def test_the_inbox_closes_after_20_idle_minutes(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    open_case(visitor, receipt)
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(minutes=19)):
+        assert visitor.get(reverse("intake:inbox")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=19 + 21)):
+        response = visitor.get(reverse("intake:inbox"))
+        assert response.status_code == 302
+        assert response.url == reverse("intake:follow_up")
+
+
+def test_leaving_ends_the_inbox(submit):
+    receipt = receipt_in(submit())
+    visitor = Client()
+    open_case(visitor, receipt)
+    visitor.post(reverse("intake:leave"))
+    assert visitor.get(reverse("intake:inbox")).url == reverse("intake:follow_up")
+
+
+def test_deleting_destroys_content_and_keeps_statistics(submit, volunteer):
+    receipt = receipt_in(submit())
+    case = Case.objects.get()
+    cases.reply_to_submitter(case=case, user=volunteer, body="A reply")
+    visitor = Client()
+    open_case(visitor, receipt)
+    confirm = visitor.get(reverse("intake:delete"))
+    assert "cannot be undone" in confirm.content.decode()
+    assert Case.objects.get().description  # asking is not deleting
+    done = visitor.post(reverse("intake:delete"), {"confirm": "yes"})
+    assert "has been deleted" in done.content.decode()
+
+    case.refresh_from_db()
+    assert case.description == "" and case.content_destroyed
+    assert not Message.objects.filter(case=case).exists()
+    assert case.status == Case.Status.CLOSED
+    assert (case.need.slug, case.country, case.languages) == ("asylum-be", "UG", ["en", "fr"])
+    assert visitor.get(reverse("intake:inbox")).status_code == 302
+
+
+def test_the_case_remembers_the_submitters_language(client, db, library):
+    from tests.intake.conftest import concern
+
+    client.post(reverse("set_language"), {"language": "ar"})
+    response = client.post(reverse("intake:write"), concern(language_1="ar"))
+    receipt = receipt_in(response)
+    assert Case.objects.get().language == "ar"
+
+    fresh = Client()  # another day, another browser, English by default
+    response = open_case(fresh, receipt)
+    page = fresh.get(reverse("intake:inbox"))
+    assert '<html lang="ar" dir="rtl">' in page.content.decode()

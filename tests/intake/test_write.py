@@ -1,0 +1,120 @@
+from django.db import connection
+from django.urls import reverse
+
+from helpdesk.models import Case
+from intake import receipts
+from tests.intake.conftest import CANARY, concern, receipt_in
+
+
+def test_start_page_offers_both_ways_in_and_says_what_happens(client, db):
+    page = client.get("/").content.decode()
+    assert "I need help for myself" in page
+    assert "I am helping someone" in page
+    assert "/write/?for=self" in page and "/write/?for=other" in page
+    assert "/guide/" in page
+    assert "receipt code" in page
+    assert "90 days" in page
+
+
+def test_the_form_preselects_for_whom_and_has_no_name_field(client, db):
+    page = client.get(reverse("intake:write") + "?for=other").content.decode()
+    assert 'value="other" required id="id_for_whom_1" checked' in page or (
+        'value="other"' in page and "checked" in page
+    )
+    assert 'name="name"' not in page
+    assert 'type="file"' not in page
+
+
+def test_submitting_creates_an_encrypted_case_waiting_for_routing(submit, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # routing is not under test here
+    response = submit()
+    assert response.status_code == 200
+    receipt = receipt_in(response)
+    case = Case.objects.get()
+    assert case.needs_routing
+    assert case.need.slug == "asylum-be" and case.country == "UG"
+    assert case.languages == ["en", "fr"]
+    assert case.language == "en"
+    assert not case.urgent
+    assert CANARY in case.description
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT description, receipt_hash FROM helpdesk_case")
+        stored_description, stored_hash = cursor.fetchone()
+    assert CANARY not in stored_description
+    normalized = receipts.normalize(receipt)
+    assert normalized not in stored_hash and receipt not in stored_hash
+    assert stored_hash == receipts.receipt_hash(normalized)
+
+
+def test_the_receipt_page_shows_the_code_once_and_matched_guidance(library, submit):
+    response = submit()
+    page = response.content.decode()
+    assert "only way to read our answer" in page
+    assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]
+    assert "While you wait" in page or "Organisations that may help" in page
+
+
+def test_in_danger_marks_the_case_urgent_and_shows_emergency_help_first(submit):
+    response = submit(in_danger="yes")
+    page = response.content.decode()
+    assert Case.objects.get().urgent
+    assert page.index("In danger right now?") < page.index("What happens now")
+    assert "marked urgent" in page
+
+
+def test_missing_answers_are_explained_next_to_their_field_and_text_kept(client, db):
+    data = concern(need=None, country="", consent=None)
+    response = client.post(reverse("intake:write"), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Please choose the kind of help." in page
+    assert "Please choose a country." in page
+    assert "Please confirm that you agree" in page
+    assert CANARY in page  # what they typed is still there
+    assert not Case.objects.exists()
+
+
+def test_a_message_over_10000_characters_is_refused_and_kept(client, db):
+    text = "x" * 10_001
+    response = client.post(reverse("intake:write"), concern(description=text))
+    assert response.status_code == 400
+    assert "at most 10000 characters" in response.content.decode().replace(",", "")
+    assert text in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_control_characters_are_dropped_not_stored(submit):
+    response = submit(description="line one\x00\x07\r\nline two\x1b")
+    assert response.status_code == 200
+    assert Case.objects.get().description == "line one\nline two"
+
+
+def test_a_contact_channel_needs_details(client, db):
+    response = client.post(reverse("intake:write"), concern(contact_channel="signal"))
+    assert response.status_code == 400
+    assert "how to reach you on this channel" in response.content.decode()
+
+
+def test_sending_the_same_form_twice_makes_one_case(client, db):
+    data = concern(submission_key="same-key-twice")
+    first = client.post(reverse("intake:write"), data)
+    second = client.post(reverse("intake:write"), data)
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert "already have this message" in second.content.decode()
+    assert Case.objects.count() == 1
+
+
+def test_languages_keep_their_order_without_repeats(submit):
+    submit(language_1="ar", language_2="ar", language_3="en")
+    assert Case.objects.get().languages == ["ar", "en"]
+
+
+def test_an_unknown_choice_is_an_error_not_a_crash(client, db):
+    response = client.post(
+        reverse("intake:write"),
+        concern(need="999999", country="XX", language_1="klingon", for_whom="everyone"),
+    )
+    assert response.status_code == 400
+    assert not Case.objects.exists()
