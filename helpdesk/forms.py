@@ -2,8 +2,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import User
+from helpdesk.models import Case, CloseReason, User
 from helpdesk.roles import Role
+from resources.models import Language, Need
 
 
 class InviteForm(forms.Form):
@@ -51,3 +52,72 @@ class AcceptInvitationForm(forms.Form):
                 except forms.ValidationError as error:
                     self.add_error("password1", error)
         return cleaned
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Answer to the person (they read it in their inbox)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Internal note (staff only)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Case.Status.choices)
+    reason = forms.ChoiceField(
+        label=_("Reason for closing"),
+        choices=[("", "—")] + list(CloseReason.choices),
+        required=False,
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("status") == Case.Status.CLOSED and not cleaned.get("reason"):
+            self.add_error("reason", _("Please say why the case is closed."))
+        return cleaned
+
+
+class ReassignForm(forms.Form):
+    volunteer = forms.ModelChoiceField(
+        label=_("Give the case to"),
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "email"),
+        required=False,
+        empty_label=_("Nobody: back to the pool"),
+    )
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any"))] + list(Case.Status.choices), required=False
+    )
+    need = forms.ModelChoiceField(
+        label=_("Need"), queryset=Need.objects.all(), required=False, empty_label=_("Any")
+    )
+    language = forms.ModelChoiceField(
+        label=_("Language"),
+        queryset=Language.objects.all(),
+        required=False,
+        empty_label=_("Any"),
+        to_field_name="code",
+    )
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+    urgent = forms.ChoiceField(
+        label=_("Urgency"),
+        choices=[("", _("Any")), ("yes", _("Urgent")), ("no", _("Not urgent"))],
+        required=False,
+    )
+    volunteer = forms.ModelChoiceField(
+        label=_("Volunteer"),
+        queryset=User.objects.order_by("first_name", "email"),
+        required=False,
+        empty_label=_("Anyone"),
+    )
+    overdue = forms.BooleanField(label=_("Only overdue first answers"), required=False)

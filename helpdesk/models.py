@@ -142,6 +142,29 @@ class CaseQuerySet(models.QuerySet):
     def with_content(self) -> CaseQuerySet:
         return self.filter(content_destroyed_at__isnull=True)
 
+    def overdue(self, now=None) -> CaseQuerySet:
+        """Open cases still without a first answer past their deadline."""
+        now = now or timezone.now()
+        urgent = now - timedelta(hours=settings.FIRST_RESPONSE_HOURS_URGENT)
+        normal = now - timedelta(hours=settings.FIRST_RESPONSE_HOURS)
+        return (
+            self.open()
+            .with_content()
+            .filter(first_response_at__isnull=True)
+            .filter(
+                models.Q(urgent=True, created_at__lt=urgent)
+                | models.Q(urgent=False, created_at__lt=normal)
+            )
+        )
+
+    def for_listing(self) -> CaseQuerySet:
+        """What a case list shows, in a fixed number of queries however long it is."""
+        latest = Message.objects.filter(case=models.OuterRef("pk")).order_by("-created_at", "-pk")
+        return self.select_related("need", "volunteer").annotate(
+            last_message_at=models.Subquery(latest.values("created_at")[:1]),
+            last_message_author=models.Subquery(latest.values("author")[:1]),
+        )
+
 
 class CloseReason(models.TextChoices):
     RESOLVED = "resolved", _("Helped / resolved")
@@ -178,7 +201,8 @@ class Case(models.Model):
 
     reference = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
     receipt_hash = models.CharField(max_length=64, unique=True, editable=False)
-    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # NULL, not "", once destroyed: a unique column must hold many "no key" values.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     for_whom = models.CharField(_("for whom"), max_length=8, choices=ForWhom.choices)
     need = models.ForeignKey("resources.Need", on_delete=models.PROTECT, verbose_name=_("need"))
     country = models.CharField(_("country"), max_length=2)
@@ -251,7 +275,9 @@ class Assignment(models.Model):
         ordering = ["-assigned_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case"], condition=models.Q(ended_at__isnull=True), name="one_current_assignment"
+                fields=["case"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_current_assignment",
             )
         ]
 

@@ -4,20 +4,28 @@ from allauth.account.utils import perform_login
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from helpdesk import invitations
-from helpdesk.forms import AcceptInvitationForm, InviteForm
+from helpdesk import access, casework, invitations
+from helpdesk.forms import (
+    AcceptInvitationForm,
+    CaseFilterForm,
+    InviteForm,
+    NoteForm,
+    ReassignForm,
+    ReplyForm,
+    StatusForm,
+)
+from helpdesk.models import AccessLogEntry, Case
 from helpdesk.roles import coordinator_required, staff_required
-
-
-@staff_required
-def desk(request: HttpRequest) -> HttpResponse:
-    return render(request, "helpdesk/desk.html")
+from resources.matching import match
+from resources.models import Audience
 
 
 @coordinator_required
@@ -73,3 +81,198 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "helpdesk/accept_invitation.html", {"form": form, "invitation": invitation}
     )
+
+
+PAGE_SIZE = 25
+
+
+def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
+    page = Paginator(queryset.for_listing().order_by("-urgent", "created_at"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return {"page": page, "now": timezone.now(), **extra}
+
+
+@staff_required
+def my_cases(request: HttpRequest) -> HttpResponse:
+    queryset = Case.objects.open().with_content().filter(volunteer=request.user)
+    context = case_list_context(request, queryset, pool_count=access.pool_for(request.user).count())
+    return render(request, "helpdesk/my_cases.html", context)
+
+
+@staff_required
+def pool(request: HttpRequest) -> HttpResponse:
+    if request.user.is_coordinator:
+        queryset = Case.objects.open().with_content().filter(volunteer__isnull=True)
+    else:
+        queryset = access.pool_for(request.user)
+    return render(request, "helpdesk/pool.html", case_list_context(request, queryset))
+
+
+@coordinator_required
+def all_cases(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None)
+    queryset = Case.objects.with_content()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            queryset = queryset.filter(status=data["status"])
+        if data["need"]:
+            queryset = queryset.filter(need=data["need"])
+        if data["language"]:
+            queryset = queryset.filter(access.speaks_any([data["language"].code]))
+        if data["country"]:
+            queryset = queryset.filter(country=data["country"].upper())
+        if data["urgent"]:
+            queryset = queryset.filter(urgent=data["urgent"] == "yes")
+        if data["volunteer"]:
+            queryset = queryset.filter(volunteer=data["volunteer"])
+        if data["overdue"]:
+            queryset = queryset.overdue()
+    context = case_list_context(request, queryset, form=form, query=request.GET.urlencode())
+    return render(request, "helpdesk/all_cases.html", context)
+
+
+def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
+    matches = match(
+        need=case.need.slug,
+        languages=case.languages,
+        country=case.country,
+        audience=Audience.VOLUNTEER,
+    )
+    shareable = match(
+        need=case.need.slug,
+        languages=case.languages,
+        country=case.country,
+        audience=Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND,
+    ).guidance
+    return {
+        "case": case,
+        "messages_list": list(case.messages.select_related("staff_user")),
+        "notes": list(case.notes.select_related("author")),
+        "matches": matches,
+        "shareable": shareable,
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "status_form": forms.get("status_form")
+        or StatusForm(initial={"status": case.status, "reason": case.close_reason}),
+        "reassign_form": ReassignForm(initial={"volunteer": case.volunteer_id}),
+        "is_mine": case.volunteer_id == request.user.pk,
+        "in_pool": case.volunteer_id is None,
+    }
+
+
+@staff_required
+@never_cache
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
+    if case.volunteer_id == request.user.pk:
+        casework.mark_opened(case=case, user=request.user)
+    return render(request, "helpdesk/case.html", workspace_context(request, case))
+
+
+def _post_case(request: HttpRequest, reference: str, action: str) -> Case:
+    if request.method != "POST":
+        raise Http404
+    return access.case_for(request, reference, action=action)
+
+
+@staff_required
+def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "helpdesk/case.html",
+            workspace_context(request, case, reply_form=form),
+            status=400,
+        )
+    casework.reply(case=case, user=request.user, body=form.cleaned_data["body"])
+    messages.success(request, _("Your answer is in the person's inbox."))
+    return redirect("case", reference)
+
+
+@staff_required
+def case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "helpdesk/case.html",
+            workspace_context(request, case, note_form=form),
+            status=400,
+        )
+    casework.add_note(case=case, user=request.user, body=form.cleaned_data["body"])
+    return redirect("case", reference)
+
+
+@staff_required
+def case_status(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "helpdesk/case.html",
+            workspace_context(request, case, status_form=form),
+            status=400,
+        )
+    casework.change_status(
+        case=case,
+        user=request.user,
+        status=form.cleaned_data["status"],
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(
+        request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
+    )
+    return redirect("case", reference)
+
+
+@staff_required
+def case_share(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    slug = request.POST.get("guidance", "")
+    context = workspace_context(request, case)
+    item = next((item for item in context["shareable"] if item.guidance.slug == slug), None)
+    if item is None:
+        raise Http404
+    casework.share_guidance(
+        case=case, user=request.user, title=item.translation.title, text=item.translation.body
+    )
+    messages.success(
+        request, _("“%(title)s” is in the person's inbox.") % {"title": item.translation.title}
+    )
+    return redirect("case", reference)
+
+
+@staff_required
+def case_claim(request: HttpRequest, reference: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
+    try:
+        casework.claim(case=case, user=request.user)
+    except casework.CaseworkError as error:
+        messages.error(request, str(error))
+        return redirect("pool")
+    return redirect("case", reference)
+
+
+@coordinator_required
+def case_reassign(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    form = ReassignForm(request.POST)
+    if form.is_valid():
+        casework.reassign(case=case, to=form.cleaned_data["volunteer"], by=request.user)
+        messages.success(request, _("The case has been handed over."))
+    return redirect("case", reference)
+
+
+@coordinator_required
+def case_log(request: HttpRequest, reference: str) -> HttpResponse:
+    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    entries = case.access_log.select_related("user")[:500]
+    return render(request, "helpdesk/case_log.html", {"case": case, "entries": entries})

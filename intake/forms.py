@@ -142,7 +142,8 @@ class ConcernForm(forms.Form):
             self.add_error(
                 "contact_details",
                 _(
-                    "Please write how to reach you on this channel, or choose “Only through this website”."
+                    "Please write how to reach you on this channel, "
+                    "or choose “Only through this website”."
                 ),
             )
         return cleaned

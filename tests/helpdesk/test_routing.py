@@ -1,12 +1,13 @@
-from datetime import date, datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from helpdesk import routing
 from helpdesk.models import Assignment, Case
-from helpdesk.routing import Candidate, CaseFacts, decide
 from helpdesk.roles import Role
+from helpdesk.routing import Candidate, CaseFacts, decide
 from resources.models import Language, Need
 from tests.conftest import make_staff
 
@@ -21,7 +22,10 @@ def volunteer(id, languages=("en",), needs=("leave",), capacity=3, open_cases=0,
 
 def test_need_and_language_must_match():
     case = CaseFacts(need="leave", languages=("ar",))
-    assert decide(case, [volunteer(1, ("en",)), volunteer(2, ("ar",), ("stay-safe",))], today=TODAY) is None
+    assert (
+        decide(case, [volunteer(1, ("en",)), volunteer(2, ("ar",), ("stay-safe",))], today=TODAY)
+        is None
+    )
     assert decide(case, [volunteer(3, ("ar", "en"))], today=TODAY).volunteer_id == 3
 
 
@@ -38,8 +42,8 @@ def test_least_loaded_relative_to_capacity_then_longest_idle():
     half = volunteer(1, capacity=4, open_cases=2)
     third = volunteer(2, capacity=3, open_cases=1)
     assert decide(case, [half, third], today=TODAY).volunteer_id == 2
-    recent = volunteer(3, last_assigned_at=datetime(2026, 11, 24, tzinfo=tz.utc))
-    long_ago = volunteer(4, last_assigned_at=datetime(2026, 11, 1, tzinfo=tz.utc))
+    recent = volunteer(3, last_assigned_at=datetime(2026, 11, 24, tzinfo=UTC))
+    long_ago = volunteer(4, last_assigned_at=datetime(2026, 11, 1, tzinfo=UTC))
     assert decide(case, [recent, long_ago], today=TODAY).volunteer_id == 4
 
 
@@ -61,7 +65,7 @@ candidates = st.lists(
         open_cases=st.integers(0, 7),
         active=st.booleans(),
         paused_until=st.none() | st.dates(TODAY - timedelta(days=3), TODAY + timedelta(days=3)),
-        last_assigned_at=st.none() | st.datetimes(timezones=st.just(tz.utc)),
+        last_assigned_at=st.none() | st.datetimes(timezones=st.just(UTC)),
     ),
     max_size=12,
     unique_by=lambda candidate: candidate.id,
@@ -78,9 +82,13 @@ cases = st.builds(
 def test_any_decision_respects_need_language_capacity_and_is_stable(case, pool):
     decision = decide(case, pool, today=TODAY)
     eligible = [
-        c for c in pool
-        if c.active and not routing.is_paused(c.paused_until, TODAY) and case.need in c.needs
-        and c.open_cases < c.capacity and set(case.languages) & c.languages
+        c
+        for c in pool
+        if c.active
+        and not routing.is_paused(c.paused_until, TODAY)
+        and case.need in c.needs
+        and c.open_cases < c.capacity
+        and set(case.languages) & c.languages
     ]
     assert (decision is None) == (not eligible)
     if decision:
@@ -105,9 +113,15 @@ def staff_for(email, languages, needs, capacity=2):
 def new_case(need="leave", languages=("ar",), urgent=False, n=[0]):  # noqa: B006
     n[0] += 1
     return Case.objects.create(
-        reference=f"R{n[0]:07d}", receipt_hash=f"h{n[0]}", for_whom="self",
-        need=Need.objects.get(slug=need), country="SY", languages=list(languages),
-        language="ar", urgent=urgent, description="x",
+        reference=f"R{n[0]:07d}",
+        receipt_hash=f"h{n[0]}",
+        for_whom="self",
+        need=Need.objects.get(slug=need),
+        country="SY",
+        languages=list(languages),
+        language="ar",
+        urgent=urgent,
+        description="x",
     )
 
 
@@ -130,18 +144,16 @@ def test_capacity_is_never_exceeded_and_the_rest_waits_in_the_pool(db):
     assert not waiting.needs_routing  # routed once: it is in the pool, not forgotten
 
 
-def test_a_case_saved_while_the_broker_is_down_is_routed_by_the_sweep(db, settings, caplog):
-    from helpdesk.celery import app
+def test_a_case_saved_while_the_broker_is_down_is_routed_by_the_sweep(db, monkeypatch, caplog):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
 
     amira = staff_for("amira@example.org", ["ar"], ["leave"])
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
-    try:
-        case = new_case()
-        routing.request_routing(case.pk)  # what on_commit runs
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+    monkeypatch.setattr("helpdesk.tasks.route_case.delay", broker_down)
+    case = new_case()
+    routing.request_routing(case.pk)  # what on_commit runs after the submission
     case.refresh_from_db()
     assert case.needs_routing and case.volunteer is None
     assert "the sweep will route it" in caplog.text

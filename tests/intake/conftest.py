@@ -23,7 +23,9 @@ def concern(**overrides) -> dict:
         "contact_safe_times": "",
         "contact_code_word": "",
         "consent": "on",
-        "submission_key": "key-" + str(len(overrides)) + re.sub(r"\W", "", str(sorted(overrides.items())))[:40],
+        "submission_key": "key-"
+        + str(len(overrides))
+        + re.sub(r"\W", "", str(sorted(overrides.items())))[:40],
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

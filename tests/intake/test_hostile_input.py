@@ -1,16 +1,29 @@
 """Whatever arrives, the answer is a page, never a 500, and never half a case."""
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from helpdesk.models import Case
 from tests.intake.conftest import concern
 
 FIELDS = [
-    "for_whom", "need", "country", "language_1", "language_2", "language_3", "in_danger",
-    "description", "contact_channel", "contact_details", "contact_safe_times",
-    "contact_code_word", "consent", "submission_key",
+    "for_whom",
+    "need",
+    "country",
+    "language_1",
+    "language_2",
+    "language_3",
+    "in_danger",
+    "description",
+    "contact_channel",
+    "contact_details",
+    "contact_safe_times",
+    "contact_code_word",
+    "consent",
+    "submission_key",
 ]
 anything = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 

@@ -18,8 +18,13 @@ def test_every_public_page_sends_the_safety_headers(client, library, path):
     response = client.get(path)
     assert response.status_code == 200, path
     csp = response["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
-                      "object-src 'none'", "base-uri 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response["Referrer-Policy"] == "no-referrer"

@@ -50,7 +50,9 @@ def test_the_receipt_page_shows_the_code_once_and_matched_guidance(library, subm
     response = submit()
     page = response.content.decode()
     assert "only way to read our answer" in page
-    assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
+    assert (
+        response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
+    )
     assert "no-store" in response["Cache-Control"]
     assert "While you wait" in page or "Organisations that may help" in page
 

@@ -1,0 +1,63 @@
+"""Who may reach which case: the one place that answers it, and the access log.
+
+A coordinator reaches every case. A volunteer reaches the cases assigned to them and the
+pool cases they qualify for (need and a shared language); anything else is a 404, so a
+volunteer cannot even learn that a case exists."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from helpdesk.models import AccessLogEntry, Case, User
+from helpdesk.roles import Role, has_role
+
+MAX_LANGUAGES = 3  # the intake form asks for three at most
+
+
+def speaks_any(codes: list[str]) -> Q:
+    """Cases whose languages include one of `codes` (portable across SQLite and
+    PostgreSQL: the list is short and indexed by position)."""
+    condition = Q(pk__in=[])
+    for position in range(MAX_LANGUAGES):
+        condition |= Q(**{f"languages__{position}__in": codes})
+    return condition
+
+
+def pool_for(user: User) -> QuerySet[Case]:
+    """The waiting cases this volunteer is trained for and speaks a language of."""
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return Case.objects.none()
+    needs = list(profile.needs.values_list("pk", flat=True))
+    codes = list(profile.languages.values_list("code", flat=True))
+    return (
+        Case.objects.with_content()
+        .filter(volunteer__isnull=True, needs_routing=False, need__in=needs)
+        .exclude(status=Case.Status.CLOSED)
+        .filter(speaks_any(codes))
+    )
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    if has_role(user, Role.COORDINATOR):
+        return Case.objects.all()
+    return Case.objects.filter(volunteer=user)
+
+
+def case_for(request: HttpRequest, reference: str, *, action: str, pool: bool = False) -> Case:
+    """The case, if this user may reach it for `action`; logs the access. With
+    `pool=True` a volunteer may also reach a pool case they qualify for."""
+    user = request.user
+    queryset = visible_cases(user)
+    if pool and not has_role(user, Role.COORDINATOR):
+        queryset = queryset | pool_for(user)
+    case = queryset.select_related("need", "volunteer").filter(reference=reference).first()
+    if case is None or case.content_destroyed:
+        raise Http404
+    log(case, user, action)
+    return case
+
+
+def log(case: Case, user: User, action: str) -> None:
+    AccessLogEntry.objects.create(case=case, user=user, action=action)
