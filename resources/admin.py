@@ -1,6 +1,47 @@
-from django.contrib import admin
+"""The library's editing screens, for coordinators (the admin is theirs alone; see
+helpdesk.backends). Guidance shows its stale and out-of-date flags in the list and a
+rendering of each saved body, exactly as the public pages will show it."""
 
-from resources.models import Language, Need
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from resources.models import (
+    Guidance,
+    GuidanceTranslation,
+    Language,
+    Need,
+    NeedTranslation,
+    Organisation,
+    OrganisationTranslation,
+    ReferralTemplate,
+)
+from resources.rendering import render_markdown
+
+# What a template looks like filled in, shown under the saved template.
+EXAMPLE_VALUES = {
+    "need": "Asylum in Belgium",
+    "country": "Uganda",
+    "languages": "English, Luganda",
+    "volunteer_first_name": "Noor",
+    "case_reference": "HVN-7Q4K-2M9X",
+    "organisation": "Example Organisation",
+}
+
+
+class LibraryAdminMixin:
+    class Media:
+        css = {"all": ["resources/admin.css"]}
 
 
 @admin.register(Language)
@@ -8,7 +49,297 @@ class LanguageAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "native_name", "right_to_left"]
 
 
+class NeedTranslationInline(admin.TabularInline):
+    model = NeedTranslation
+    extra = 0
+
+
 @admin.register(Need)
 class NeedAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "position"]
+    list_display = ["slug", "name", "position", "languages"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [NeedTranslationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("translations")
+
+    @admin.display(description=_("translated into"))
+    def languages(self, need: Need) -> str:
+        return " ".join(sorted(t.language_id for t in need.translations.all()))
+
+
+class OrganisationTranslationForm(forms.ModelForm):
+    class Meta:
+        model = OrganisationTranslation
+        fields = ["language", "offers", "safe_contact", "response_time"]
+        widgets = {
+            "offers": forms.Textarea(attrs={"dir": "auto", "rows": 4}),
+            "safe_contact": forms.Textarea(attrs={"dir": "auto", "rows": 4}),
+            "response_time": forms.TextInput(attrs={"dir": "auto"}),
+        }
+
+
+class OrganisationTranslationInline(admin.StackedInline):
+    model = OrganisationTranslation
+    form = OrganisationTranslationForm
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
+    list_display = ["name", "where", "verified_on", "translated_into"]
+    list_filter = ["needs", "languages", "verified_on"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["needs", "languages"]
+    inlines = [OrganisationTranslationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("translations")
+
+    @admin.display(description=_("countries"))
+    def where(self, organisation: Organisation) -> str:
+        return ", ".join(c.code for c in organisation.countries) or _("everywhere")
+
+    @admin.display(description=_("translated into"))
+    def translated_into(self, organisation: Organisation) -> str:
+        return " ".join(sorted(t.language_id for t in organisation.translations.all()))
+
+
+class GuidanceTranslationForm(forms.ModelForm):
+    checked = forms.BooleanField(
+        label=_("Checked against the source text"),
+        required=False,
+        help_text=_(
+            "Tick this when the translation still says what the source text says; "
+            "it is then no longer flagged as out of date."
+        ),
+    )
+    # Ticking the box is a change of the form like any other, so the formset saves the
+    # translation and its "last changed" moves forward.
+
+    class Meta:
+        model = GuidanceTranslation
+        fields = ["language", "title", "summary", "body"]
+        # dir="auto": Arabic or Persian text is typed and read right to left.
+        widgets = {
+            "title": forms.TextInput(attrs={"dir": "auto"}),
+            "summary": forms.TextInput(attrs={"dir": "auto"}),
+            "body": forms.Textarea(attrs={"dir": "auto", "rows": 18}),
+        }
+
+
+class GuidanceTranslationFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        source = self.instance.source_language_id
+        kept = {
+            form.cleaned_data["language"].code
+            for form in self.forms
+            if form.cleaned_data.get("language") and not form.cleaned_data.get("DELETE")
+        }
+        if source and source not in kept:
+            raise forms.ValidationError(
+                _("Write the text in the source language (%(code)s) too: it is the fallback."),
+                params={"code": source},
+            )
+
+
+class GuidanceTranslationInline(admin.StackedInline):
+    model = GuidanceTranslation
+    form = GuidanceTranslationForm
+    formset = GuidanceTranslationFormSet
+    extra = 0
+    fields = ["language", "title", "summary", "body", "checked", "status", "preview"]
+    readonly_fields = ["status", "preview"]
+
+    @admin.display(description=_("status"))
+    def status(self, translation: GuidanceTranslation) -> str:
+        if not translation.pk:
+            return "—"
+        guidance = translation.guidance
+        if translation.language_id == guidance.source_language_id:
+            state = _("Source text")
+        elif translation.is_out_of_date(guidance.source_translation()):
+            state = _("Out of date: the source text changed after this translation")
+        else:
+            state = _("Up to date")
+        history = reverse("admin:resources_guidancetranslation_history", args=[translation.pk])
+        return format_html(
+            '{} · {} {} · <a href="{}">{}</a>',
+            state,
+            _("last changed"),
+            timezone.localtime(translation.updated_at).strftime("%Y-%m-%d %H:%M"),
+            history,
+            _("history"),
+        )
+
+    @admin.display(description=_("preview of the saved text"))
+    def preview(self, translation: GuidanceTranslation) -> str:
+        if not translation.pk:
+            return _("Save to see the preview.")
+        return format_html(
+            '<div class="markdown-preview" lang="{}" dir="{}">{}</div>',
+            translation.language_id,
+            translation.language.direction,
+            render_markdown(translation.body),
+        )
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = _("review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("stale", _("Stale: past its review date")),
+            ("soon", _("Review due within 30 days")),
+            ("current", _("Current")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "stale":
+            return queryset.stale(today)
+        if self.value() == "soon":
+            return queryset.filter(review_by__gte=today, review_by__lte=today + timedelta(30))
+        if self.value() == "current":
+            return queryset.filter(review_by__gte=today)
+        return queryset
+
+
+class OutOfDateFilter(admin.SimpleListFilter):
+    title = _("translations")
+    parameter_name = "out_of_date"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Some out of date")), ("no", _("All up to date"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(has_out_of_date=self.value() == "yes")
+        return queryset
+
+
+class TranslatedIntoFilter(admin.SimpleListFilter):
+    title = _("translated into")
+    parameter_name = "language"
+
+    def lookups(self, request, model_admin):
+        return [(language.code, language.name) for language in Language.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(translations__language=self.value())
+        return queryset
+
+
+class MissingTranslationFilter(TranslatedIntoFilter):
+    title = _("not yet translated into")
+    parameter_name = "missing"
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.exclude(translations__language=self.value())
+        return queryset
+
+
+@admin.register(Guidance)
+class GuidanceAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "audience",
+        "review_by",
+        "reviewed_in_time",
+        "translations_up_to_date",
+        "translated_into",
+    ]
+    list_display_links = ["title"]
+    list_filter = [
+        ReviewFilter,
+        OutOfDateFilter,
+        "audience",
+        "needs",
+        TranslatedIntoFilter,
+        MissingTranslationFilter,
+        "emergency",
+    ]
+    search_fields = ["slug", "translations__title"]
+    filter_horizontal = ["needs"]
+    inlines = [GuidanceTranslationInline]
+    fieldsets = [
+        (None, {"fields": ["slug", "audience", "needs", "countries", "source_language"]}),
+        (_("Order"), {"fields": ["emergency", "position"]}),
+        (_("Review"), {"fields": ["reviewed_on", "review_by"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate_out_of_date()
+            .prefetch_related("translations")
+            .distinct()
+        )
+
+    @admin.display(description=_("title"))
+    def title(self, guidance: Guidance) -> str:
+        source = guidance.source_translation()
+        return source.title if source else "—"
+
+    # Both flags read "green is good": a stale piece and out-of-date translations show red.
+    @admin.display(description=_("not stale"), boolean=True)
+    def reviewed_in_time(self, guidance: Guidance) -> bool:
+        return not guidance.is_stale()
+
+    @admin.display(description=_("translations current"), boolean=True)
+    def translations_up_to_date(self, guidance: Guidance) -> bool:
+        return not guidance.has_out_of_date
+
+    @admin.display(description=_("translated into"))
+    def translated_into(self, guidance: Guidance) -> str:
+        out_of_date = set(guidance.out_of_date_languages())
+        return format_html_join(
+            " ",
+            "{}",
+            (
+                (f"{code} ({_('out of date')})" if code in out_of_date else code,)
+                for code in sorted(t.language_id for t in guidance.translations.all())
+            ),
+        )
+
+
+@admin.register(GuidanceTranslation)
+class GuidanceTranslationAdmin(SimpleHistoryAdmin):
+    """Reached from a guidance page, for the history of one translation's text."""
+
+    list_display = ["title", "guidance", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["title", "guidance__slug"]
+
+    def get_model_perms(self, request) -> dict:
+        return {}  # edited inline on the guidance; kept off the admin index
+
+
+@admin.register(ReferralTemplate)
+class ReferralTemplateAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
+    list_display = ["slug", "organisation", "need", "language"]
+    list_filter = ["need", "language", "organisation"]
+    search_fields = ["slug", "subject", "body"]
+    list_select_related = ["organisation", "need", "language"]
+    readonly_fields = ["example"]
+    fields = ["slug", "organisation", "need", "language", "subject", "body", "example"]
+
+    @admin.display(description=_("example, filled in"))
+    def example(self, template: ReferralTemplate) -> str:
+        if not template.pk:
+            return _("Save to see an example.")
+        try:
+            filled = template.render({**EXAMPLE_VALUES, "organisation": template.organisation.name})
+        except ValidationError:
+            return _("Correct the placeholders to see an example.")
+        return format_html(
+            '<div class="filled-template"><p><strong>{}</strong></p><pre>{}</pre></div>',
+            filled.subject,
+            filled.body,
+        )
