@@ -26,7 +26,7 @@ from resources.models import (
     Organisation,
     OrganisationTranslation,
     ReferralTemplate,
-    applies_in,
+    country_fit,
     pick_translation,
 )
 from resources.rendering import render_markdown
@@ -96,8 +96,9 @@ def match(
 
     Language: the first of `languages` a piece exists in; else its source language
     (organisations and templates: English), marked as a fallback. Country: items with
-    no countries apply everywhere, the others only in theirs (and come first); with no
-    country, only the ones that apply everywhere. Stale pieces are returned, marked."""
+    no countries apply everywhere, the others only in theirs, and come first there;
+    with no country (unknown), nothing is hidden, but the items for everywhere come
+    first. Stale pieces are returned, marked."""
     if audience not in AUDIENCES:
         raise ValueError(f"Unknown audience {audience!r}.")
     today = today or timezone.localdate()
@@ -120,7 +121,7 @@ def match_guidance(
         key=lambda m: (
             not m.guidance.emergency,
             shown.index(m.guidance.audience),
-            not m.guidance.countries,
+            country_fit(m.guidance.countries, country),
             m.guidance.position,
             m.guidance.slug,
         )
@@ -136,7 +137,7 @@ def localize(
     `pieces` should come `with_translations()`; their order is kept."""
     matches = []
     for piece in pieces:
-        if not applies_in(piece.countries, country):
+        if country_fit(piece.countries, country) is None:
             continue
         translation, fallback = pick_translation(
             piece.translations.all(), languages, piece.source_language_id
@@ -167,7 +168,7 @@ def match_organisations(
     )
     matches = []
     for organisation in organisations:
-        if not applies_in(organisation.countries, country):
+        if country_fit(organisation.countries, country) is None:
             continue
         translation, fallback = pick_translation(
             organisation.translations.all(), languages, settings.LANGUAGE_CODE
@@ -180,7 +181,12 @@ def match_organisations(
                 fallback=fallback,
             )
         )
-    matches.sort(key=lambda m: (not m.organisation.countries, m.organisation.name.lower()))
+    matches.sort(
+        key=lambda m: (
+            country_fit(m.organisation.countries, country),
+            m.organisation.name.lower(),
+        )
+    )
     return matches
 
 

@@ -148,9 +148,15 @@ def countries_field() -> CountryField:
     )
 
 
-def applies_in(countries: Sequence, country: str | None) -> bool:
-    """Empty means everywhere; a list applies only in its countries."""
-    return not countries or (country is not None and country.upper() in {c.code for c in countries})
+def country_fit(countries: Sequence, country: str | None) -> int | None:
+    """How well an item with these `countries` fits a person in `country`: 0 made for
+    their country, 1 for everywhere (an empty list), 2 for somewhere else while their
+    country is unknown (an unknown country hides nothing); None: not for them."""
+    if not countries:
+        return 1
+    if country is None:
+        return 2
+    return 0 if country.upper() in {c.code for c in countries} else None
 
 
 class Organisation(models.Model):

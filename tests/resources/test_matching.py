@@ -67,8 +67,14 @@ def test_country_specific_pieces_only_in_their_countries_and_first():
 
     assert slugs(find(country="UG")) == ["uganda", "everywhere"]
     assert slugs(find(country="iq")) == ["iran-or-iraq", "everywhere"]
-    assert slugs(find(country=None)) == ["everywhere"]
     assert slugs(find(country="BE")) == ["everywhere"]
+
+
+def test_an_unknown_country_hides_nothing_but_puts_what_applies_everywhere_first():
+    add_guidance("uganda", countries=["UG"], position=1)
+    add_guidance("everywhere", position=50)
+
+    assert slugs(find(country=None)) == ["everywhere", "uganda"]
 
 
 def test_emergency_pieces_come_first_then_position():
@@ -141,9 +147,14 @@ def test_organisations_for_the_need_and_country_in_the_best_language():
         ("arabic-only", "ar", False),
         ("everywhere-org", "fr", False),
     ]
+    assert [m.organisation.slug for m in find(languages=["tr"], country="UG").organisations] == [
+        "arabic-only",
+        "everywhere-org",
+    ]
     assert [m.organisation.slug for m in find(languages=["tr"]).organisations] == [
         "arabic-only",
         "everywhere-org",
+        "belgian-org",
     ]
     everywhere = find(languages=["tr"]).organisations[1]
     assert (everywhere.language, everywhere.fallback) == ("en", True)
