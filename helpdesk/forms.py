@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Case, CloseReason, User
@@ -121,3 +122,52 @@ class CaseFilterForm(forms.Form):
         empty_label=_("Anyone"),
     )
     overdue = forms.BooleanField(label=_("Only overdue first answers"), required=False)
+
+
+class VolunteerForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    languages = forms.ModelMultipleChoiceField(
+        label=_("Languages spoken"),
+        queryset=Language.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    needs = forms.ModelMultipleChoiceField(
+        label=_("Trained for"),
+        queryset=Need.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    capacity = forms.IntegerField(label=_("Open cases at most"), min_value=0, max_value=50)
+    paused_until = forms.DateField(
+        label=_("Paused until (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    active = forms.BooleanField(label=_("Active (can sign in and receive cases)"), required=False)
+    return_cases = forms.ChoiceField(
+        label=_("If this takes them out of routing, their open cases"),
+        choices=[("keep", _("stay with them")), ("return", _("go back to the pool"))],
+        initial="keep",
+        widget=forms.RadioSelect,
+    )
+
+
+class PauseForm(forms.Form):
+    until = forms.DateField(
+        label=_("Pause until (inclusive); leave empty to resume"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    return_cases = forms.ChoiceField(
+        label=_("My open cases"),
+        choices=[("keep", _("stay with me")), ("return", _("go back to the pool"))],
+        initial="keep",
+        widget=forms.RadioSelect,
+    )
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until and until < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return until

@@ -6,23 +6,27 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from helpdesk import access, casework, invitations
+from helpdesk import team as team_actions
 from helpdesk.forms import (
     AcceptInvitationForm,
     CaseFilterForm,
     InviteForm,
+    PauseForm,
     NoteForm,
     ReassignForm,
     ReplyForm,
     StatusForm,
+    VolunteerForm,
 )
-from helpdesk.models import AccessLogEntry, Case
+from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
 from resources.matching import match
 from resources.models import Audience
@@ -276,3 +280,71 @@ def case_log(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
     entries = case.access_log.select_related("user")[:500]
     return render(request, "helpdesk/case_log.html", {"case": case, "entries": entries})
+
+
+@coordinator_required
+def team(request: HttpRequest) -> HttpResponse:
+    profiles = (
+        VolunteerProfile.objects.select_related("user")
+        .prefetch_related("languages", "needs")
+        .annotate(
+            open_cases=Count(
+                "user__cases", filter=~Q(user__cases__status=Case.Status.CLOSED), distinct=True
+            )
+        )
+        .order_by("-user__is_active", "user__first_name", "user__email")
+    )
+    return render(request, "helpdesk/team.html", {"profiles": profiles, "today": timezone.localdate()})
+
+
+@coordinator_required
+def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = get_object_or_404(VolunteerProfile.objects.select_related("user"), user_id=user_id)
+    initial = {
+        "role": profile.user.role,
+        "languages": profile.languages.all(),
+        "needs": profile.needs.all(),
+        "capacity": profile.capacity,
+        "paused_until": profile.paused_until,
+        "active": profile.user.is_active,
+    }
+    form = VolunteerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        returned = team_actions.update_volunteer(
+            profile=profile,
+            languages=data["languages"],
+            needs=data["needs"],
+            capacity=data["capacity"],
+            paused_until=data["paused_until"],
+            active=data["active"],
+            role=data["role"],
+            return_cases=data["return_cases"] == "return",
+        )
+        messages.success(
+            request,
+            _("Saved. %(count)s case(s) went back to the pool.") % {"count": returned},
+        )
+        return redirect("team")
+    return render(request, "helpdesk/team_member.html", {"form": form, "profile": profile})
+
+
+@staff_required
+def my_availability(request: HttpRequest) -> HttpResponse:
+    profile = request.user.profile
+    form = PauseForm(request.POST or None, initial={"until": profile.paused_until})
+    if request.method == "POST" and form.is_valid():
+        returned = team_actions.pause(
+            user=request.user,
+            until=form.cleaned_data["until"],
+            return_cases=form.cleaned_data["return_cases"] == "return",
+        )
+        if form.cleaned_data["until"]:
+            messages.success(
+                request,
+                _("You are paused. %(count)s case(s) went back to the pool.") % {"count": returned},
+            )
+        else:
+            messages.success(request, _("Welcome back: you receive new cases again."))
+        return redirect("desk")
+    return render(request, "helpdesk/availability.html", {"form": form, "profile": profile})

@@ -1,10 +1,7 @@
 """The public self-help guide on a 360 px phone, in English and in Arabic (right to
 left, and with JavaScript off): readable, no sideways scrolling, axe-core clean."""
 
-from importlib import import_module
-
 import pytest
-from django.apps import apps
 
 from resources.loader import load_resources
 from tests.browser.conftest import PHONE, assert_accessible, screenshot
@@ -15,24 +12,6 @@ PAGES = [
     ("friend", "/guide/friend/"),
     ("leave-friend", "/guide/leave/friend/"),
 ]
-
-
-def seed() -> None:
-    """The languages and needs the migrations seed (their functions are idempotent)."""
-    for migration in ("0002_seed_languages_and_needs", "0004_need_translations"):
-        import_module(f"resources.migrations.{migration}").seed(apps, None)
-
-
-@pytest.fixture(scope="module")
-def seeded(django_db_blocker):
-    """A transactional test starts from whatever the one before left, and ends with a
-    flush that empties every table. serialized_rollback cannot help: the connection
-    Django serialized into is not the one this thread uses once Playwright runs. So each
-    test lays the seed first, and this puts it back after the module's last flush, for
-    the tests that follow."""
-    yield
-    with django_db_blocker.unblock():
-        seed()
 
 
 def assert_fits_the_screen(page) -> None:
@@ -48,7 +27,6 @@ def assert_fits_the_screen(page) -> None:
     ],
 )
 def test_self_help_pages_on_a_phone(
-    seeded,
     transactional_db,
     live_server,
     context_factory,
@@ -57,7 +35,6 @@ def test_self_help_pages_on_a_phone(
     javascript,
     situation,
 ):
-    seed()
     load_resources()
     page = context_factory(viewport=PHONE, locale=language, javascript=javascript).new_page()
     page.set_default_timeout(15_000)
@@ -91,11 +68,10 @@ def test_self_help_pages_on_a_phone(
 
 
 def test_a_fallback_to_english_is_said_and_laid_out_left_to_right(
-    seeded, transactional_db, live_server, context_factory
+    transactional_db, live_server, context_factory
 ):
     # Persian: a right-to-left page, while the library's public texts are not yet in
     # Persian, so every piece is an English fallback inside it.
-    seed()
     load_resources()
     page = context_factory(viewport=PHONE, locale="fa", javascript=False).new_page()
     page.set_default_timeout(15_000)

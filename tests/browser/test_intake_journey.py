@@ -4,12 +4,14 @@ receipt, comes back, reads the volunteer's reply, answers, deletes the case."""
 from helpdesk import cases
 from helpdesk.models import Case, Message
 from helpdesk.roles import Role
-from tests.browser.conftest import PHONE, assert_accessible, screenshot
 from resources.loader import load_resources
+from tests.browser.conftest import PHONE, assert_accessible, screenshot
 from tests.conftest import make_staff
 
 
-def test_arabic_submitter_on_a_phone_without_javascript(transactional_db, live_server, context_factory):
+def test_arabic_submitter_on_a_phone_without_javascript(
+    transactional_db, live_server, context_factory
+):
     load_resources()
     volunteer = make_staff("amira@example.org", Role.VOLUNTEER, first_name="Amira")
     context = context_factory(javascript=False, viewport=PHONE, locale="ar")

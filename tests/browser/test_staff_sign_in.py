@@ -29,7 +29,7 @@ def test_coordinator_signs_in_enrols_totp_and_reaches_the_desk(transactional_db,
     page.get_by_role("button", name="Activate").click()
 
     page.goto(live_server.url + "/desk/")
-    assert page.get_by_role("heading", name="Desk").is_visible()
+    assert page.get_by_role("heading", name="My cases").is_visible()
     assert "Cora" in page.content()
     assert_accessible(page)
     screenshot(page, "staff-03-desk")
