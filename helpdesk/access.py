@@ -61,3 +61,32 @@ def case_for(request: HttpRequest, reference: str, *, action: str, pool: bool = 
 
 def log(case: Case, user: User, action: str) -> None:
     AccessLogEntry.objects.create(case=case, user=user, action=action)
+
+
+def pool_shortage() -> list[dict]:
+    """Waiting cases by first language and need, with how many active volunteers could
+    take such a case now: where more volunteers are needed."""
+    from django.db.models import Count
+    from django.db.models.fields.json import KeyTextTransform
+    from django.utils import timezone
+
+    from helpdesk.models import VolunteerProfile
+
+    waiting = (
+        Case.objects.open()
+        .with_content()
+        .filter(volunteer__isnull=True, needs_routing=False)
+        .annotate(first_language=KeyTextTransform("0", "languages"))
+        .values("first_language", "need__slug", "need__name")
+        .annotate(cases=Count("pk"))
+        .order_by("-cases")
+    )
+    today = timezone.localdate()
+    available = VolunteerProfile.objects.filter(user__is_active=True).exclude(
+        paused_until__gte=today
+    )
+    pairs = set(available.values_list("languages__code", "needs__slug"))
+    return [
+        {**row, "volunteers_exist": (row["first_language"], row["need__slug"]) in pairs}
+        for row in waiting
+    ]

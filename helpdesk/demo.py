@@ -3,6 +3,7 @@ languages and needs, each with TOTP enrolled so that `make totp` can sign them i
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -84,3 +85,57 @@ def current_totp_code(user: User) -> str:
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     secret = decrypt(authenticator.data["secret"])
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+DEMO_CASES = (
+    # need, country, languages, urgent, what the person wrote
+    (
+        "asylum-be",
+        "UG",
+        ["en"],
+        False,
+        "I arrived in Belgium last month. Can I ask for protection because I am gay?",
+    ),
+    (
+        "leave",
+        "SY",
+        ["ar", "en"],
+        True,
+        "They found my messages. I have to leave the city this week.",
+    ),
+    ("stay-safe", "RU", ["ru"], False, "Our group was raided. How can we keep organising safely?"),
+    (
+        "unsure",
+        "IR",
+        ["fa", "en"],
+        False,
+        "My friend is in danger and I do not know where to start.",
+    ),
+)
+
+
+def load_demo_cases() -> int:
+    """A few made-up cases through the same function the intake form uses, so that the
+    desk is not empty. Nothing happens if cases exist already."""
+    from helpdesk.cases import submit_concern
+    from helpdesk.models import Case
+
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("Demo cases exist only in the embedded default.")
+    if Case.objects.exists():
+        return 0
+    for need, country, languages, urgent, text in DEMO_CASES:
+        submit_concern(
+            # Nobody will come back for a demo case: a random value stands in for the
+            # hash of a receipt that was never shown.
+            receipt_hash=secrets.token_hex(32),
+            submission_key=secrets.token_hex(16),
+            for_whom="self",
+            need=Need.objects.get(slug=need),
+            country=country,
+            languages=languages,
+            language=languages[0],
+            urgent=urgent,
+            description=f"[demo] {text}",
+        )
+    return len(DEMO_CASES)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import access, casework, invitations
 from helpdesk import team as team_actions
@@ -98,6 +99,7 @@ def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
 
 
 @staff_required
+@require_GET
 def my_cases(request: HttpRequest) -> HttpResponse:
     queryset = Case.objects.open().with_content().filter(volunteer=request.user)
     context = case_list_context(request, queryset, pool_count=access.pool_for(request.user).count())
@@ -105,15 +107,20 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@require_GET
 def pool(request: HttpRequest) -> HttpResponse:
+    shortage = None
     if request.user.is_coordinator:
         queryset = Case.objects.open().with_content().filter(volunteer__isnull=True)
+        shortage = access.pool_shortage()
     else:
         queryset = access.pool_for(request.user)
-    return render(request, "helpdesk/pool.html", case_list_context(request, queryset))
+    context = case_list_context(request, queryset, shortage=shortage)
+    return render(request, "helpdesk/pool.html", context)
 
 
 @coordinator_required
+@require_GET
 def all_cases(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
     queryset = Case.objects.with_content()
@@ -167,6 +174,7 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
 
 
 @staff_required
+@require_GET
 @never_cache
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
@@ -176,12 +184,11 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _post_case(request: HttpRequest, reference: str, action: str) -> Case:
-    if request.method != "POST":
-        raise Http404
     return access.case_for(request, reference, action=action)
 
 
 @staff_required
+@require_POST
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
     form = ReplyForm(request.POST)
@@ -198,6 +205,7 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @staff_required
+@require_POST
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
     form = NoteForm(request.POST)
@@ -213,6 +221,7 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @staff_required
+@require_POST
 def case_status(request: HttpRequest, reference: str) -> HttpResponse:
     case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
     form = StatusForm(request.POST)
@@ -236,6 +245,7 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @staff_required
+@require_POST
 def case_share(request: HttpRequest, reference: str) -> HttpResponse:
     case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
     slug = request.POST.get("guidance", "")
@@ -253,9 +263,8 @@ def case_share(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @staff_required
+@require_POST
 def case_claim(request: HttpRequest, reference: str) -> HttpResponse:
-    if request.method != "POST":
-        raise Http404
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
     try:
         casework.claim(case=case, user=request.user)
@@ -266,6 +275,7 @@ def case_claim(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @coordinator_required
+@require_POST
 def case_reassign(request: HttpRequest, reference: str) -> HttpResponse:
     case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
     form = ReassignForm(request.POST)
@@ -276,6 +286,7 @@ def case_reassign(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @coordinator_required
+@require_GET
 def case_log(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
     entries = case.access_log.select_related("user")[:500]
@@ -283,6 +294,7 @@ def case_log(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @coordinator_required
+@require_GET
 def team(request: HttpRequest) -> HttpResponse:
     profiles = (
         VolunteerProfile.objects.select_related("user")
@@ -294,7 +306,9 @@ def team(request: HttpRequest) -> HttpResponse:
         )
         .order_by("-user__is_active", "user__first_name", "user__email")
     )
-    return render(request, "helpdesk/team.html", {"profiles": profiles, "today": timezone.localdate()})
+    return render(
+        request, "helpdesk/team.html", {"profiles": profiles, "today": timezone.localdate()}
+    )
 
 
 @coordinator_required

@@ -77,13 +77,6 @@ def test_volunteer_reaches_own_case_but_not_anothers(volunteer_client, mine, oth
     assert not Message.objects.filter(case=theirs).exists()
 
 
-@pytest.mark.parametrize("name", ["all_cases", "case_log", "case_reassign"])
-def test_coordinator_pages_are_refused_to_volunteers(volunteer_client, mine, name):
-    args = [] if name == "all_cases" else [mine.reference]
-    assert volunteer_client.get(reverse(name, args=args)).status_code == 403
-    assert volunteer_client.post(reverse(name, args=args)).status_code == 403
-
-
 def test_anonymous_and_unenrolled_are_refused_every_desk_page(client, outsider, mine):
     urls = [reverse("desk"), reverse("pool"), reverse("all_cases"), *case_urls(mine)["get"]]
     for url in urls:
@@ -234,3 +227,65 @@ def test_lists_run_a_constant_number_of_queries(
     assert one == many
     page = coordinator_client.get(reverse(name) + "?page=2")
     assert page.status_code == 200
+
+
+def test_coordinators_see_where_volunteers_are_missing(coordinator_client, volunteer):
+    trained(volunteer, languages=("ar",), needs=("leave",))
+    new_case(need="leave", languages=("ar",))
+    new_case(need="leave", languages=("ru", "ar"))
+    page = coordinator_client.get(reverse("pool")).content.decode()
+    assert "Where volunteers are missing" in page
+    assert "nobody: recruit or train" in page  # Russian first, nobody speaks it
+    assert "yes, but at capacity" in page
+
+
+# What an allowed user gets from each page: GET, then an empty POST.
+ALLOWED = {
+    "desk": (200, 405),
+    "pool": (200, 405),
+    "all_cases": (200, 405),
+    "team": (200, 405),
+    "invite_staff": (200, 200),  # the form again, with errors
+    "my_availability": (200, 200),
+    "case": (200, 405),
+    "case_reply": (405, 400),
+    "case_note": (405, 400),
+    "case_status": (405, 400),
+    "case_share": (405, 404),  # no such guidance piece
+    "case_reassign": (405, 302),  # an empty choice returns the case to the pool
+    "case_log": (200, 405),
+}
+COORDINATOR_ONLY = {"all_cases", "team", "invite_staff", "case_reassign", "case_log"}
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize(
+    "who", ["anonymous", "unenrolled", "wrong_volunteer", "volunteer", "coordinator"]
+)
+def test_permission_matrix(client, db, name, method, who):
+    """Every desk page, every role, both methods: who gets in, and who gets nothing."""
+    owner = trained(make_staff("owner@example.org", Role.VOLUNTEER))
+    case = new_case(volunteer=owner)
+    people = {
+        "unenrolled": make_staff("plain@example.org", Role.VOLUNTEER, mfa=False),
+        "wrong_volunteer": trained(make_staff("wrong@example.org", Role.VOLUNTEER)),
+        "volunteer": owner,
+        "coordinator": make_staff("coord@example.org", Role.COORDINATOR),
+    }
+    if who != "anonymous":
+        sign_in(client, people[who])
+    needs_case = name == "case" or name.startswith("case_")
+    response = getattr(client, method)(reverse(name, args=[case.reference] if needs_case else []))
+    code = response.status_code
+    allowed = ALLOWED[name][0 if method == "get" else 1]
+    if who == "anonymous":
+        assert code == 302 and response.url.startswith(reverse("account_login"))
+    elif who == "unenrolled":
+        assert code == 302 and response.url == reverse("mfa_activate_totp")
+    elif name in COORDINATOR_ONLY and who != "coordinator":
+        assert code in (403, 405) if allowed == 405 else code == 403
+    elif needs_case and who == "wrong_volunteer" and allowed != 405:
+        assert code == 404  # not even the case's existence is revealed
+    else:
+        assert code == allowed

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from helpdesk.demo import DEMO_PASSWORD, load_demo_staff
+from helpdesk.demo import DEMO_PASSWORD, load_demo_cases, load_demo_staff
 
 
 class Command(BaseCommand):
@@ -10,3 +10,6 @@ class Command(BaseCommand):
         for user in load_demo_staff():
             self.stdout.write(f"  {user.get_role_display():<12} {user.email}")
         self.stdout.write(f"  password for all of them: {DEMO_PASSWORD}")
+        created = load_demo_cases()
+        if created:
+            self.stdout.write(f"  {created} made-up cases routed to the volunteers")
