@@ -5,8 +5,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
 from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,8 +20,8 @@ from helpdesk.forms import (
     AcceptInvitationForm,
     CaseFilterForm,
     InviteForm,
-    PauseForm,
     NoteForm,
+    PauseForm,
     ReassignForm,
     ReplyForm,
     StatusForm,
