@@ -99,6 +99,8 @@ def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
     page.screenshot(path=str(path), full_page=True)
+    # What a person sees first, without scrolling: the picture to look at.
+    page.screenshot(path=str(path.with_name(path.stem + "-top.png")), full_page=False)
     return path
 
 
