@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from helpdesk.models import Case, CloseReason, Message, User
-from helpdesk.routing import request_routing
+from helpdesk.routing import request_drain, request_routing
 from resources.models import Need
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -70,8 +70,13 @@ def submit_concern(
 
 
 def add_submitter_message(*, case: Case, body: str) -> Message:
+    """The person writes again; the case's volunteer, if it has one, is told after commit
+    (the task looks the volunteer up then, so a case assigned meanwhile is covered)."""
+    from helpdesk import tasks
+
     with transaction.atomic():
         message = Message.objects.create(case=case, author=Message.Author.SUBMITTER, body=body)
+        tasks.enqueue_on_commit(tasks.notify_submitter_message, message.pk)
         case.submitter_seen_at = timezone.now()
         fields = ["submitter_seen_at"]
         if case.status == Case.Status.WAITING:
@@ -107,9 +112,12 @@ def note_submitter_visit(*, case: Case, language: str) -> None:
 
 def destroy_content(*, case: Case, by_submitter: bool) -> None:
     """Destroy everything the person wrote; keep the anonymous statistics (need,
-    country, languages, dates, status). The receipt stops working."""
+    country, languages, dates, status). The receipt stops working. Destroying twice
+    changes nothing: the first destruction's date and cause stay."""
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
+        if case.content_destroyed:
+            return
         case.messages.all().delete()
         case.notes.all().delete()
         now = timezone.now()
@@ -125,4 +133,7 @@ def destroy_content(*, case: Case, by_submitter: bool) -> None:
             case.status = Case.Status.CLOSED
             case.closed_at = now
             case.close_reason = CloseReason.DELETED if by_submitter else CloseReason.RETENTION
+            if case.volunteer_id:
+                # Closing frees a slot for a case waiting in the pool.
+                request_drain()
         case.save()

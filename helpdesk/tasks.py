@@ -1,9 +1,40 @@
 """Celery tasks: each takes ids (or nothing), loads what it needs and calls one
-domain function, so running it twice does no harm."""
+domain function, so running it twice does no harm.
 
-from celery import shared_task
+Domain modules import this module inside their functions (it imports them at the top)
+and queue through `enqueue_on_commit`, never `delay()` inside an open transaction.
+"""
 
-from helpdesk import invitations, routing
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from celery import Task, shared_task
+from django.db import transaction
+
+from helpdesk import invitations, notifications, routing
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task: Task, *ids: int) -> bool:
+    """Queue a task now. A broker that cannot be reached must not turn the request that
+    caused the task into an error page: the failure is logged with the task's name and
+    ids (never content) and the periodic jobs catch up where they can. In eager mode the
+    task runs here, and its own failure (a mail server down) is handled the same way."""
+    try:
+        task.delay(*ids)
+    except Exception as error:  # kombu raises several kinds; eager tasks anything
+        logger.warning(
+            "Could not queue (or, eager, run) %s%s: %s", task.name, ids, type(error).__name__
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(task: Task, *ids: int) -> None:
+    transaction.on_commit(partial(enqueue, task, *ids))
 
 
 @shared_task
@@ -19,3 +50,33 @@ def route_case(case_id: int) -> int | None:
 @shared_task
 def sweep_routing() -> int:
     return routing.sweep()
+
+
+@shared_task
+def drain_pool() -> int:
+    return routing.drain_pool()
+
+
+@shared_task
+def reclaim_unopened() -> int:
+    return routing.reclaim_unopened()
+
+
+@shared_task
+def notify_assignment(assignment_id: int) -> bool:
+    return notifications.notify_assignment(assignment_id)
+
+
+@shared_task
+def notify_submitter_message(message_id: int) -> bool:
+    return notifications.notify_submitter_message(message_id)
+
+
+@shared_task
+def notify_escalation(case_id: int) -> int:
+    return notifications.notify_escalation(case_id)
+
+
+@shared_task
+def notify_pool(case_id: int) -> int:
+    return notifications.notify_pool(case_id)

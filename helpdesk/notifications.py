@@ -1,0 +1,146 @@
+"""Emails to staff about cases: the case's reference and a link to the desk, never
+anything the person wrote (no description, messages, contact details or country).
+
+Each notice is sent by a task in helpdesk/tasks.py that takes an id and calls one of
+the `notify_*` functions below, queued after commit by routing, escalation and
+`cases.add_submitter_message`. Running a task twice sends one email: the pool notice
+claims `Case.pool_notified_at`; the others remember what they sent in the shared cache
+(Celery acknowledges late, so a task can be delivered again after a worker dies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from helpdesk.models import Assignment, Case, Message, User
+from helpdesk.roles import Role
+
+# How long a sent notice is remembered; redeliveries come within Celery's visibility
+# timeout (an hour), so a week is plenty.
+SENT_MEMORY_SECONDS = 7 * 24 * 3600
+
+# The fields a notice may read. Loading nothing else means the encrypted content is not
+# even decrypted in the worker that sends the email.
+NOTICE_FIELDS = ("reference", "volunteer", "status", "content_destroyed_at")
+
+
+def case_url(case: Case) -> str:
+    # Built from the reference rather than reversed: the staff URLs belong to the staff
+    # views, and a notice must not fail because a route was renamed.
+    return f"{settings.SITE_URL}/desk/cases/{case.reference}/"
+
+
+def pool_url() -> str:
+    return f"{settings.SITE_URL}/desk/pool/"
+
+
+def coordinator_emails() -> list[str]:
+    return list(
+        User.objects.filter(is_active=True, role=Role.COORDINATOR)
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+
+
+def render_notice(name: str, context: dict) -> tuple[str, str]:
+    context = {"site_name": settings.SITE_NAME, **context}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{name}_subject.txt", context)
+        body = render_to_string(f"emails/{name}_body.txt", context)
+    return " ".join(subject.split()), body
+
+
+def send_notice(name: str, context: dict, recipients: Sequence[str]) -> int:
+    """One email per recipient, so coordinators never see each other's addresses."""
+    subject, body = render_notice(name, context)
+    return send_mass_mail([(subject, body, None, [address]) for address in recipients])
+
+
+def send_once(key: str, name: str, context: dict, recipients: Sequence[str]) -> int:
+    if not recipients or not cache.add(f"notice-sent:{key}", True, SENT_MEMORY_SECONDS):
+        return 0
+    try:
+        return send_notice(name, context, recipients)
+    except Exception:
+        # Not sent: let a retry (or a redelivery) try again.
+        cache.delete(f"notice-sent:{key}")
+        raise
+
+
+def notify_assignment(assignment_id: int) -> bool:
+    """Tell a volunteer a case is theirs, if it still is."""
+    assignment = (
+        Assignment.objects.select_related("volunteer")
+        .filter(pk=assignment_id, ended_at__isnull=True, volunteer__is_active=True)
+        .first()
+    )
+    if assignment is None:
+        return False
+    case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=assignment.case_id).first()
+    if case is None or case.volunteer_id != assignment.volunteer_id:
+        return False
+    context = {
+        "reference": case.reference,
+        "url": case_url(case),
+        "hours": settings.ASSIGNMENT_OPEN_HOURS,
+    }
+    recipients = [assignment.volunteer.email]
+    return bool(send_once(f"assignment:{assignment.pk}", "assignment", context, recipients))
+
+
+def notify_submitter_message(message_id: int) -> bool:
+    """Tell the case's volunteer, if it has one, that the person wrote again."""
+    case = (
+        Case.objects.with_content()
+        .only(*NOTICE_FIELDS)
+        .filter(messages__pk=message_id, messages__author=Message.Author.SUBMITTER)
+        .first()
+    )
+    if case is None or case.volunteer_id is None:
+        return False
+    volunteer = User.objects.filter(pk=case.volunteer_id, is_active=True).first()
+    if volunteer is None:
+        return False
+    context = {"reference": case.reference, "url": case_url(case)}
+    return bool(send_once(f"message:{message_id}", "submitter_message", context, [volunteer.email]))
+
+
+def notify_escalation(case_id: int) -> int:
+    """Tell every coordinator that a case's first answer is overdue, unless it has been
+    answered (or closed) since it was flagged."""
+    case = (
+        Case.objects.open()
+        .with_content()
+        .only(*NOTICE_FIELDS)
+        .filter(pk=case_id, escalated_at__isnull=False, first_response_at__isnull=True)
+        .first()
+    )
+    if case is None:
+        return 0
+    context = {"reference": case.reference, "url": case_url(case)}
+    return send_once(f"escalation:{case.pk}", "escalation", context, coordinator_emails())
+
+
+def notify_pool(case_id: int) -> int:
+    """Tell every coordinator, once, that a case waits with no volunteer who can take it."""
+    with transaction.atomic():
+        # Claiming the timestamp and sending in one transaction: a second run finds it
+        # set, and a failed send rolls the claim back so that a retry can send.
+        claimed = (
+            Case.objects.open()
+            .with_content()
+            .filter(pk=case_id, volunteer__isnull=True, pool_notified_at__isnull=True)
+            .update(pool_notified_at=timezone.now())
+        )
+        if not claimed:
+            return 0
+        case = Case.objects.only(*NOTICE_FIELDS).get(pk=case_id)
+        context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
+        return send_notice("pool", context, coordinator_emails())

@@ -1,0 +1,197 @@
+"""Staff emails: a reference and a link, sent once, after commit, and never a word of
+what the person wrote."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import TestCase
+from django.urls import reverse
+from kombu.exceptions import OperationalError
+
+from helpdesk import cases, notifications, routing, tasks
+from helpdesk.models import Case
+from helpdesk.roles import Role
+from tests.conftest import make_staff
+from tests.helpdesk.test_pool import CANARY, START, routed, trained
+
+
+def assert_no_content(mailbox) -> None:
+    assert mailbox
+    for mail in mailbox:
+        for text in (mail.subject, mail.body):
+            assert CANARY not in text
+            assert "SY" not in text.split() and "Syria" not in text
+
+
+def test_links_point_at_the_staff_pages(db):
+    case = routed()
+    assert notifications.case_url(case).endswith(reverse("case", args=[case.reference]))
+    assert notifications.pool_url().endswith(reverse("pool"))
+
+
+def test_the_volunteer_is_told_of_an_assignment_without_content(db, mailoutbox, settings):
+    settings.SITE_URL = "https://desk.example"
+    amira = trained("amira@example.org")
+    case = routed()
+    assert case.volunteer == amira
+
+    [mail] = mailoutbox
+    assert mail.to == ["amira@example.org"]
+    assert case.reference in mail.subject
+    assert f"https://desk.example/desk/cases/{case.reference}/" in mail.body
+    assert "24 hours" in mail.body
+    assert_no_content(mailoutbox)
+
+
+def test_the_volunteer_is_told_of_a_new_message(db, mailoutbox, django_capture_on_commit_callbacks):
+    trained("amira@example.org")
+    case = routed()
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cases.add_submitter_message(case=case, body=f"They came back. {CANARY}")
+
+    [mail] = mailoutbox
+    assert mail.to == ["amira@example.org"]
+    assert case.reference in mail.subject and notifications.case_url(case) in mail.body
+    assert_no_content(mailoutbox)
+
+
+def test_a_message_on_a_pool_case_emails_no_volunteer(
+    db, coordinator, mailoutbox, django_capture_on_commit_callbacks
+):
+    case = routed()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        cases.add_submitter_message(case=case, body=CANARY)
+    assert mailoutbox == []
+
+
+def test_coordinators_are_told_once_that_a_case_waits_in_the_pool(
+    db, coordinator, mailoutbox, django_capture_on_commit_callbacks
+):
+    second = make_staff("second@example.org", Role.COORDINATOR, mfa=False)
+    retired = make_staff("retired@example.org", Role.COORDINATOR, mfa=False)
+    retired.is_active = False
+    retired.save()
+    trained("farsi@example.org", languages=("fa",))
+
+    case = routed()
+    with django_capture_on_commit_callbacks(execute=True):
+        routing.sweep()
+        routing.drain_pool()
+        tasks.notify_pool.delay(case.pk)
+
+    assert sorted(mail.to[0] for mail in mailoutbox) == [coordinator.email, second.email]
+    assert all(len(mail.to) == 1 for mail in mailoutbox)  # nobody sees the others
+    mail = mailoutbox[0]
+    assert case.reference in mail.subject
+    assert notifications.case_url(case) in mail.body and notifications.pool_url() in mail.body
+    assert_no_content(mailoutbox)
+
+
+def test_a_case_back_in_the_pool_is_news_again(db, coordinator, mailoutbox):
+    amira = trained("amira@example.org")
+    case = routed()
+    assert case.volunteer == amira and case.pool_notified_at is None
+    with (
+        time_machine.travel(case.created_at + timedelta(hours=25), tick=False),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        routing.reclaim_unopened()  # nobody else speaks Arabic
+    case.refresh_from_db()
+    assert case.in_pool and case.pool_notified_at is not None
+    assert [mail.to for mail in mailoutbox][-1] == [coordinator.email]
+
+
+def test_a_failed_pool_notice_can_be_sent_again(db, coordinator, monkeypatch, mailoutbox):
+    case = routed()  # nobody on the desk: the coordinator was told
+    Case.objects.filter(pk=case.pk).update(pool_notified_at=None)
+
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(notifications, "send_mass_mail", broken)
+    with pytest.raises(ConnectionRefusedError):
+        tasks.notify_pool.delay(case.pk)
+    case.refresh_from_db()
+    assert case.pool_notified_at is None  # the claim was rolled back with the send
+
+    monkeypatch.undo()
+    assert tasks.notify_pool.delay(case.pk).get() == 1
+    assert tasks.notify_pool.delay(case.pk).get() == 0
+
+
+def test_every_notice_task_sends_once_when_run_twice(db, coordinator, mailoutbox):
+    trained("amira@example.org")
+    case = routed()  # the assignment notice went out here
+    message = cases.add_submitter_message(case=case, body=CANARY)
+    Case.objects.filter(pk=case.pk).update(escalated_at=START)
+    assignment = case.assignments.get()
+
+    for _ in range(2):  # as if Celery delivered each task again
+        tasks.notify_assignment.delay(assignment.pk)
+        tasks.notify_submitter_message.delay(message.pk)
+        tasks.notify_escalation.delay(case.pk)
+
+    subjects = sorted(mail.subject.split(": ", 1)[1] for mail in mailoutbox)
+    assert subjects == [
+        f"a new message on case {case.reference}",
+        f"case {case.reference} is now yours",
+        f"case {case.reference} is still waiting for a first answer",
+    ]
+
+
+def test_a_mail_outage_does_not_stop_routing_and_a_retry_sends(db, monkeypatch, mailoutbox, caplog):
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(notifications, "send_mass_mail", broken)
+    amira = trained("amira@example.org")
+    case = routed()
+    assert case.volunteer == amira
+    assert "helpdesk.tasks.notify_assignment" in caplog.text
+
+    monkeypatch.undo()
+    assert tasks.notify_assignment.delay(case.assignments.get().pk).get() is True
+    assert len(mailoutbox) == 1
+
+
+def test_no_notice_for_what_is_no_longer_true(db, coordinator, mailoutbox):
+    trained("amira@example.org")
+    case = routed()
+    message = cases.add_submitter_message(case=case, body=CANARY)
+    Case.objects.filter(pk=case.pk).update(escalated_at=START)
+    assignment = case.assignments.get()
+    cases.reply_to_submitter(case=case, user=case.volunteer, body="Hello")
+    cases.destroy_content(case=case, by_submitter=True)
+    mailoutbox.clear()
+
+    assert notifications.notify_assignment(assignment.pk) is False
+    assert notifications.notify_submitter_message(message.pk) is False
+    assert notifications.notify_escalation(case.pk) == 0
+    assert notifications.notify_pool(case.pk) == 0
+    assert mailoutbox == []
+
+
+def test_a_message_is_saved_when_the_broker_is_down(
+    db, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    trained("amira@example.org")
+    case = routed()
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.notify_submitter_message, "delay", unreachable)
+    caplog.set_level(logging.DEBUG)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = cases.add_submitter_message(case=case, body=f"Still here. {CANARY}")
+
+    assert case.messages.filter(pk=message.pk).exists()
+    assert f"helpdesk.tasks.notify_submitter_message({message.pk},)" in caplog.text
+    assert CANARY not in caplog.text
