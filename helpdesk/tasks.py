@@ -13,7 +13,7 @@ from functools import partial
 from celery import Task, shared_task
 from django.db import transaction
 
-from helpdesk import invitations, notifications, routing
+from helpdesk import escalation, invitations, notifications, routing
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,11 @@ def drain_pool() -> int:
 @shared_task
 def reclaim_unopened() -> int:
     return routing.reclaim_unopened()
+
+
+@shared_task
+def escalate_overdue() -> int:
+    return escalation.escalate_overdue()
 
 
 @shared_task
