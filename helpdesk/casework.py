@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk import cases
+from helpdesk import cases, routing
 from helpdesk.access import log
 from helpdesk.models import AccessLogEntry, Assignment, Case, CloseReason, Note, User
 
@@ -61,6 +61,7 @@ def reassign(*, case: Case, to: User | None, by: User) -> None:
             case.volunteer = None
             case.save(update_fields=["volunteer"])
             log(case, by, AccessLogEntry.Action.RELEASE)
+            routing.request_drain()
         else:
             _assign(case, to, end_reason="reassigned")
             log(case, by, AccessLogEntry.Action.ASSIGN)
@@ -90,6 +91,8 @@ def change_status(*, case: Case, user: User, status: str, reason: str = "") -> N
         fields += ["closed_at", "close_reason"]
     case.save(update_fields=fields)
     log(case, user, AccessLogEntry.Action.STATUS)
+    if status == Case.Status.CLOSED:
+        routing.request_drain()  # a place freed up: the pool may have a case for it
 
 
 def share_guidance(*, case: Case, user: User, title: str, text: str) -> None:

@@ -13,7 +13,7 @@ from functools import partial
 from celery import Task, shared_task
 from django.db import transaction
 
-from helpdesk import escalation, invitations, notifications, routing
+from helpdesk import escalation, invitations, notifications, retention, routing
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ def reclaim_unopened() -> int:
 @shared_task
 def escalate_overdue() -> int:
     return escalation.escalate_overdue()
+
+
+@shared_task
+def purge_expired_cases() -> int:
+    return retention.purge_expired_cases()
 
 
 @shared_task

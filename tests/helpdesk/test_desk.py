@@ -289,3 +289,17 @@ def test_permission_matrix(client, db, name, method, who):
         assert code == 404  # not even the case's existence is revealed
     else:
         assert code == allowed
+
+
+def test_closing_a_case_gives_the_freed_place_to_the_pool(
+    volunteer_client, volunteer, django_capture_on_commit_callbacks
+):
+    trained(volunteer, capacity=1)
+    mine = new_case(volunteer=volunteer)
+    waiting = new_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        volunteer_client.post(
+            reverse("case_status", args=[mine.reference]), {"status": "closed", "reason": "resolved"}
+        )
+    waiting.refresh_from_db()
+    assert waiting.volunteer == volunteer

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from celery.app.task import Task
 from django.test import TestCase
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from helpdesk import cases, notifications, routing, tasks
+from helpdesk import cases, escalation, notifications, retention, routing, tasks
 from helpdesk.models import Case
 from helpdesk.roles import Role
 from tests.conftest import make_staff
@@ -195,3 +196,51 @@ def test_a_message_is_saved_when_the_broker_is_down(
     assert case.messages.filter(pk=message.pk).exists()
     assert f"helpdesk.tasks.notify_submitter_message({message.pk},)" in caplog.text
     assert CANARY not in caplog.text
+
+
+def test_tasks_are_queued_after_commit_with_ids_only(
+    db, coordinator, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+):
+    queued = []
+    apply_async = Task.apply_async
+
+    def recording(task, args=None, kwargs=None, **options):
+        queued.append((task.name, args, kwargs))
+        return apply_async(task, args, kwargs, **options)
+
+    monkeypatch.setattr(Task, "apply_async", recording)
+    amira = trained("amira@example.org", capacity=1)
+    with time_machine.travel(START, tick=False):
+        case = routed(urgent=True)
+        waiting = routed()
+        with django_capture_on_commit_callbacks(execute=True):
+            cases.add_submitter_message(case=case, body=f"Please. {CANARY}")
+    with (
+        time_machine.travel(START + timedelta(hours=25), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        escalation.escalate_overdue()
+        routing.reclaim_unopened()
+    # Amira let the urgent case go; the slot it freed went to the case that waited.
+    assert Case.objects.get(pk=waiting.pk).volunteer == amira
+    assert Case.objects.get(pk=case.pk).volunteer is None
+    with (
+        time_machine.travel(START + timedelta(days=200), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        retention.purge_expired_cases()
+
+    names = {name.removeprefix("helpdesk.tasks.") for name, _, _ in queued}
+    assert names >= {
+        "route_case",
+        "notify_assignment",
+        "notify_submitter_message",
+        "notify_escalation",
+        "notify_pool",
+        "drain_pool",
+    }
+    for _, args, kwargs in queued:
+        assert all(type(arg) is int for arg in args or ())
+        assert not kwargs
+    assert CANARY not in str(queued)
+    assert_no_content(mailoutbox)
