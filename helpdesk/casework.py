@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk import cases, routing
+from helpdesk import cases, routing, tasks
 from helpdesk.access import log
 from helpdesk.models import AccessLogEntry, Assignment, Case, CloseReason, Note, User
 
@@ -22,15 +22,18 @@ def mark_opened(*, case: Case, user: User) -> None:
     ).update(opened_at=timezone.now())
 
 
-def _assign(case: Case, user: User, *, end_reason: str) -> None:
+def _assign(case: Case, user: User, *, end_reason: str) -> Assignment:
     now = timezone.now()
     Assignment.objects.filter(case=case, ended_at__isnull=True).update(
         ended_at=now, end_reason=end_reason
     )
-    Assignment.objects.create(case=case, volunteer=user, assigned_at=now)
+    assignment = Assignment.objects.create(case=case, volunteer=user, assigned_at=now)
     case.volunteer = user
     case.needs_routing = False
-    case.save(update_fields=["volunteer", "needs_routing"])
+    # If it ever returns to the pool, coordinators are told again.
+    case.pool_notified_at = None
+    case.save(update_fields=["volunteer", "needs_routing", "pool_notified_at"])
+    return assignment
 
 
 def claim(*, case: Case, user: User) -> None:
@@ -63,8 +66,9 @@ def reassign(*, case: Case, to: User | None, by: User) -> None:
             log(case, by, AccessLogEntry.Action.RELEASE)
             routing.request_drain()
         else:
-            _assign(case, to, end_reason="reassigned")
+            assignment = _assign(case, to, end_reason="reassigned")
             log(case, by, AccessLogEntry.Action.ASSIGN)
+            tasks.enqueue_on_commit(tasks.notify_assignment, assignment.pk)
 
 
 def add_note(*, case: Case, user: User, body: str) -> Note:

@@ -44,6 +44,33 @@ def pytest_collection_modifyitems(config, items):
         items[:] = selected
 
 
+def seed_reference_data() -> None:
+    """The languages and needs the migrations seed (their functions are idempotent)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for migration in ("0002_seed_languages_and_needs", "0004_need_translations"):
+        import_module(f"resources.migrations.{migration}").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """A transactional test (live server, real commits) ends with a flush that empties
+    every table, the migrations' seed included, and pytest-django runs all of them after
+    the others. So each one lays the seed first. (serialized_rollback cannot do it: it
+    trips over the content types a flush re-creates, and Playwright's thread uses
+    another connection.)"""
+    marker = request.node.get_closest_marker("django_db")
+    if (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction"))
+    ):
+        request.getfixturevalue("transactional_db")
+        seed_reference_data()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Hashing strength is Django's concern; the suite needs speed on two cores.

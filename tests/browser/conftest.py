@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,29 +20,6 @@ PHONE = {"width": 360, "height": 740}
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.browser)
-
-
-def seed() -> None:
-    """The languages and needs the migrations seed (their functions are idempotent)."""
-    for migration in ("0002_seed_languages_and_needs", "0004_need_translations"):
-        import_module(f"resources.migrations.{migration}").seed(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _seeded(transactional_db):
-    """A live-server test runs in real transactions and ends with a flush that empties
-    every table, the migrations' seed included (serialized_rollback cannot help: the
-    connection Django serialized into is not the one this thread uses once Playwright
-    runs). So every browser test lays the seed first..."""
-    seed()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _reseeded_after_module(django_db_blocker):
-    """...and it is put back after each module's last flush, for the tests that follow."""
-    yield
-    with django_db_blocker.unblock():
-        seed()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ left, and with JavaScript off): readable, no sideways scrolling, axe-core clean.
 import pytest
 
 from resources.loader import load_resources
+from resources.models import GuidanceTranslation, OrganisationTranslation
 from tests.browser.conftest import PHONE, assert_accessible, screenshot
 
 PAGES = [
@@ -70,9 +71,11 @@ def test_self_help_pages_on_a_phone(
 def test_a_fallback_to_english_is_said_and_laid_out_left_to_right(
     transactional_db, live_server, context_factory
 ):
-    # Persian: a right-to-left page, while the library's public texts are not yet in
-    # Persian, so every piece is an English fallback inside it.
+    # Persian: a right-to-left page; here the library's texts are not (yet) in Persian,
+    # so every piece is an English fallback inside it.
     load_resources()
+    GuidanceTranslation.objects.filter(language_id="fa").delete()
+    OrganisationTranslation.objects.filter(language_id="fa").delete()
     page = context_factory(viewport=PHONE, locale="fa", javascript=False).new_page()
     page.set_default_timeout(15_000)
 

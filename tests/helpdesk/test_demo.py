@@ -6,8 +6,7 @@ from helpdesk.models import Case, User
 from tests.conftest import totp_code
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_demo_loads_staff_with_totp_and_routes_cases(settings, capsys):
+def test_demo_loads_staff_with_totp_and_routes_cases(transactional_db, settings, capsys):
     settings.DEBUG = True  # the embedded default; Django's test runner sets False
     call_command("load_demo")
     call_command("load_demo")  # idempotent

@@ -299,7 +299,24 @@ def test_closing_a_case_gives_the_freed_place_to_the_pool(
     waiting = new_case()
     with django_capture_on_commit_callbacks(execute=True):
         volunteer_client.post(
-            reverse("case_status", args=[mine.reference]), {"status": "closed", "reason": "resolved"}
+            reverse("case_status", args=[mine.reference]),
+            {"status": "closed", "reason": "resolved"},
         )
     waiting.refresh_from_db()
     assert waiting.volunteer == volunteer
+
+
+def test_a_reassigned_volunteer_is_told_by_email_without_content(
+    coordinator_client, volunteer, other_volunteer, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    trained(volunteer)
+    case = new_case(volunteer=volunteer)
+    with django_capture_on_commit_callbacks(execute=True):
+        coordinator_client.post(
+            reverse("case_reassign", args=[case.reference]), {"volunteer": other_volunteer.pk}
+        )
+    sent = [m for m in mail.outbox if other_volunteer.email in m.to]
+    assert len(sent) == 1
+    assert case.reference in sent[0].body and CANARY not in sent[0].body + sent[0].subject

@@ -6,10 +6,8 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.db.models import Count, Q
 
@@ -66,29 +64,7 @@ def claim(case_id: int, user_id: int) -> Callable[[], None]:
     return job
 
 
-def seed() -> None:
-    """The languages and needs the migrations seed (their functions are idempotent)."""
-    for migration in ("0002_seed_languages_and_needs", "0004_need_translations"):
-        import_module(f"resources.migrations.{migration}").seed(apps, None)
-
-
-@pytest.fixture
-def seeded(transactional_db):
-    """A transactional test ends with a flush that empties every table, the migrations'
-    seed included, and an earlier one may have done so already (serialized_rollback
-    trips over the content types that a flush re-creates). So the seed is laid first..."""
-    seed()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _reseeded_after_module(django_db_blocker):
-    """...and put back after this module's last flush, for the tests that follow."""
-    yield
-    with django_db_blocker.unblock():
-        seed()
-
-
-def test_concurrent_routings_drains_and_claims_never_exceed_capacity(seeded):
+def test_concurrent_routings_drains_and_claims_never_exceed_capacity(transactional_db):
     assert connection.vendor == "postgresql"
     # The cases are submitted while nobody is on the desk, so all wait in the pool.
     case_ids = [routed(urgent=n % 5 == 0).pk for n in range(CASES)]

@@ -59,7 +59,9 @@ def test_deactivating_and_returning_cases_frees_them(coordinator_client, volunte
 
 def test_a_volunteer_pauses_and_resumes_themselves(volunteer_client, volunteer, busy):
     until = timezone.localdate() + timedelta(days=7)
-    volunteer_client.post(reverse("my_availability"), {"until": until.isoformat(), "return_cases": "return"})
+    volunteer_client.post(
+        reverse("my_availability"), {"until": until.isoformat(), "return_cases": "return"}
+    )
     volunteer.profile.refresh_from_db()
     assert volunteer.profile.paused_until == until
     assert not Case.objects.filter(volunteer=volunteer).exists()

@@ -4,9 +4,9 @@ fallback to another language visible and marked up with that language."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
-from django.urls import reverse
 
 from resources.models import GuidanceTranslation
 from tests.resources.conftest import add_guidance, add_organisation
