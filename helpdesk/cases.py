@@ -120,6 +120,10 @@ def destroy_content(*, case: Case, by_submitter: bool) -> None:
             return
         case.messages.all().delete()
         case.notes.all().delete()
+        # Referrals stay for the coordinators' review, without any of their text.
+        for referral in case.referrals.all():
+            referral.subject = referral.body = referral.outcome_note = ""
+            referral.save(update_fields=["subject", "body", "outcome_note"])
         now = timezone.now()
         case.description = ""
         case.contact_details = case.contact_safe_times = case.contact_code_word = ""

@@ -353,3 +353,81 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.case}"
+
+
+class Referral(models.Model):
+    """A promise to a person that another organisation will help: from the template to
+    the outcome. Text is encrypted and follows the case's retention; the facts behind
+    the coordinators' review (organisation, status, timestamps) stay, anonymous."""
+
+    class Status(models.TextChoices):
+        DRAFTED = "drafted", _("Drafted")
+        SENT = "sent", _("Sent")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        NO_RESPONSE = "no_response", _("No response")
+        COMPLETED = "completed", _("Completed")
+
+    class FailureReason(models.TextChoices):
+        NO_CAPACITY = "no_capacity", _("The organisation had no capacity")
+        CRITERIA = "criteria", _("Criteria not met")
+        UNREACHABLE = "unreachable", _("Could not be reached")
+        WITHDREW = "withdrew", _("The person withdrew")
+        OTHER = "other", _("Other")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
+    organisation = models.ForeignKey(
+        "resources.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    template = models.ForeignKey(
+        "resources.ReferralTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    language = models.CharField(_("language of the message"), max_length=12, blank=True)
+    subject = EncryptedTextField(_("subject"), blank=True)
+    body = EncryptedTextField(_("message as sent"), blank=True)
+    consent_at = models.DateTimeField(_("consent recorded"), null=True, blank=True)
+    consent_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=14, choices=Status.choices, default=Status.DRAFTED, db_index=True
+    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    first_answer_at = models.DateTimeField(null=True, blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(
+        _("why it did not succeed"), max_length=14, choices=FailureReason.choices, blank=True
+    )
+    outcome_note = EncryptedTextField(_("outcome note"), blank=True)
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True, db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.organisation_id} ({self.status})"
+
+
+class ReferralEvent(models.Model):
+    """Every change of a referral's status: when, by whom."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=14, choices=Referral.Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.status} {self.at:%Y-%m-%d %H:%M}"

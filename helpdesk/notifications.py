@@ -144,3 +144,25 @@ def notify_pool(case_id: int) -> int:
         case = Case.objects.only(*NOTICE_FIELDS).get(pk=case_id)
         context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
         return send_notice("pool", context, coordinator_emails())
+
+
+def notify_referral_follow_up(referral_id: int) -> bool:
+    """Remind the case's volunteer that a referral's follow-up date has passed."""
+    from helpdesk.models import Referral
+    from helpdesk.referrals import OPEN
+
+    referral = Referral.objects.only("case", "status").filter(pk=referral_id).first()
+    if referral is None or referral.status not in OPEN:
+        return False
+    case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=referral.case_id).first()
+    if case is None or case.volunteer_id is None:
+        return False
+    volunteer = User.objects.filter(pk=case.volunteer_id, is_active=True).first()
+    if volunteer is None:
+        return False
+    context = {"reference": case.reference, "url": case_url(case)}
+    return bool(
+        send_once(
+            f"referral-follow-up:{referral_id}", "referral_follow_up", context, [volunteer.email]
+        )
+    )

@@ -90,3 +90,15 @@ def notify_escalation(case_id: int) -> int:
 @shared_task
 def notify_pool(case_id: int) -> int:
     return notifications.notify_pool(case_id)
+
+
+@shared_task
+def notify_referral_follow_up(referral_id: int) -> bool:
+    return notifications.notify_referral_follow_up(referral_id)
+
+
+@shared_task
+def remind_referral_follow_ups() -> int:
+    from helpdesk import referrals
+
+    return referrals.remind_overdue_follow_ups()

@@ -1,0 +1,137 @@
+"""Referrals: a small state machine with its rules in one place.
+
+drafted → sent → acknowledged → accepted / declined / no response → completed.
+A referral cannot be sent without the person's recorded consent; it cannot end in
+success without an outcome note, nor in failure without a reason and a note. Every
+transition is timestamped and attributed (ReferralEvent)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.access import log
+from helpdesk.models import AccessLogEntry, Case, Referral, ReferralEvent, User
+
+S = Referral.Status
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFTED: frozenset({S.SENT}),
+    S.SENT: frozenset({S.ACKNOWLEDGED, S.ACCEPTED, S.DECLINED, S.NO_RESPONSE}),
+    S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.DECLINED, S.NO_RESPONSE}),
+    S.ACCEPTED: frozenset({S.COMPLETED, S.NO_RESPONSE}),
+    S.DECLINED: frozenset(),
+    S.NO_RESPONSE: frozenset(),
+    S.COMPLETED: frozenset(),
+}
+FAILED = frozenset({S.DECLINED, S.NO_RESPONSE})
+ANSWERS = frozenset({S.ACKNOWLEDGED, S.ACCEPTED, S.DECLINED, S.NO_RESPONSE})
+OUTCOMES = frozenset({S.ACCEPTED, S.DECLINED, S.NO_RESPONSE, S.COMPLETED})
+OPEN = frozenset({S.DRAFTED, S.SENT, S.ACKNOWLEDGED, S.ACCEPTED})
+
+
+class ReferralError(Exception):
+    """A transition the rules refuse; the message says why, for the volunteer."""
+
+
+def draft(
+    *,
+    case: Case,
+    organisation,
+    by: User,
+    subject: str,
+    body: str,
+    template=None,
+    language: str = "",
+    follow_up_on: date | None = None,
+) -> Referral:
+    with transaction.atomic():
+        referral = Referral.objects.create(
+            case=case,
+            organisation=organisation,
+            template=template,
+            language=language,
+            subject=subject,
+            body=body,
+            created_by=by,
+            follow_up_on=follow_up_on,
+        )
+        ReferralEvent.objects.create(referral=referral, status=S.DRAFTED, by=by)
+        log(case, by, AccessLogEntry.Action.REFERRAL)
+    return referral
+
+
+def record_consent(*, referral: Referral, by: User) -> None:
+    referral.consent_at = timezone.now()
+    referral.consent_by = by
+    referral.save(update_fields=["consent_at", "consent_by"])
+    log(referral.case, by, AccessLogEntry.Action.REFERRAL)
+
+
+def advance(
+    *,
+    referral: Referral,
+    to: str,
+    by: User,
+    reason: str = "",
+    note: str = "",
+    follow_up_on: date | None = None,
+) -> Referral:
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        if to not in TRANSITIONS[referral.status]:
+            raise ReferralError(
+                f"A referral that is {referral.get_status_display().lower()} cannot become "
+                f"{S(to).label.lower()}."
+            )
+        if to == S.SENT and referral.consent_at is None:
+            raise ReferralError("Record the person's consent before sending.")
+        if to in FAILED and (reason not in Referral.FailureReason.values or not note.strip()):
+            raise ReferralError("Say why it did not work out, with a short note.")
+        if to == S.COMPLETED and not note.strip():
+            raise ReferralError("Describe the outcome before marking it completed.")
+        now = timezone.now()
+        referral.status = to
+        if to == S.SENT:
+            referral.sent_at = now
+        if to in ANSWERS and referral.first_answer_at is None:
+            referral.first_answer_at = now
+        if to in OUTCOMES:
+            referral.outcome_at = now
+        if to in FAILED:
+            referral.failure_reason = reason
+        if note.strip():
+            referral.outcome_note = note.strip()
+        if follow_up_on is not None:
+            referral.follow_up_on, referral.reminded_at = follow_up_on, None
+        referral.save()
+        ReferralEvent.objects.create(referral=referral, status=to, at=now, by=by)
+        log(referral.case, by, AccessLogEntry.Action.REFERRAL)
+        if to == S.SENT and referral.case.status != Case.Status.CLOSED:
+            Case.objects.filter(pk=referral.case_id).update(status=Case.Status.REFERRED)
+    return referral
+
+
+def overdue_follow_ups(today: date | None = None):
+    today = today or timezone.localdate()
+    return Referral.objects.filter(
+        status__in=OPEN, follow_up_on__lt=today, reminded_at__isnull=True
+    ).select_related("case")
+
+
+def remind_overdue_follow_ups(*, today: date | None = None) -> int:
+    """Tell each volunteer once about their referrals whose follow-up date passed; a beat
+    task and a command call it. Returns how many reminders were queued."""
+    from helpdesk import tasks
+
+    count = 0
+    for referral in overdue_follow_ups(today):
+        with transaction.atomic():
+            claimed = Referral.objects.filter(pk=referral.pk, reminded_at__isnull=True).update(
+                reminded_at=timezone.now()
+            )
+            if claimed:
+                tasks.enqueue_on_commit(tasks.notify_referral_follow_up, referral.pk)
+                count += 1
+    return count

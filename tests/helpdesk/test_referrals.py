@@ -1,0 +1,121 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from helpdesk import cases, referrals
+from helpdesk.models import Referral, ReferralEvent
+from helpdesk.referrals import ReferralError
+from resources.models import Organisation
+from tests.helpdesk.test_desk import CANARY, new_case, trained
+
+S = Referral.Status
+
+
+@pytest.fixture
+def referral(volunteer, db):
+    trained(volunteer)
+    organisation = Organisation.objects.create(
+        slug="org", name="Org", website="https://org.example", verified_on=timezone.localdate()
+    )
+    case = new_case(volunteer=volunteer)
+    return referrals.draft(
+        case=case, organisation=organisation, by=volunteer, subject="Help", body=f"Body {CANARY}"
+    )
+
+
+def test_no_sending_without_consent(referral, volunteer):
+    with pytest.raises(ReferralError, match="consent"):
+        referrals.advance(referral=referral, to=S.SENT, by=volunteer)
+    referrals.record_consent(referral=referral, by=volunteer)
+    referral = referrals.advance(referral=referral, to=S.SENT, by=volunteer)
+    assert referral.status == S.SENT and referral.sent_at
+    referral.case.refresh_from_db()
+    assert referral.case.status == "referred"
+
+
+def sent(referral, volunteer):
+    referrals.record_consent(referral=referral, by=volunteer)
+    return referrals.advance(referral=referral, to=S.SENT, by=volunteer)
+
+
+@pytest.mark.parametrize(
+    ("path", "illegal"),
+    [
+        ([], S.ACCEPTED),  # drafted cannot be accepted
+        ([S.SENT], S.COMPLETED),  # sent cannot complete without an answer
+        ([S.SENT, S.ACKNOWLEDGED], S.SENT),  # no going back
+        ([S.SENT, S.ACCEPTED, S.COMPLETED], S.DECLINED),  # finished is finished
+    ],
+)
+def test_illegal_transitions_are_refused(referral, volunteer, path, illegal):
+    referrals.record_consent(referral=referral, by=volunteer)
+    for step in path:
+        note = "done" if step == S.COMPLETED else ""
+        referral = referrals.advance(referral=referral, to=step, by=volunteer, note=note)
+    with pytest.raises(ReferralError):
+        referrals.advance(referral=referral, to=illegal, by=volunteer, reason="other", note="x")
+    referral.refresh_from_db()
+    assert referral.status == (path[-1] if path else S.DRAFTED)
+
+
+def test_no_success_without_an_outcome_note(referral, volunteer):
+    referral = sent(referral, volunteer)
+    referral = referrals.advance(referral=referral, to=S.ACCEPTED, by=volunteer)
+    with pytest.raises(ReferralError, match="outcome"):
+        referrals.advance(referral=referral, to=S.COMPLETED, by=volunteer, note="  ")
+    referral = referrals.advance(referral=referral, to=S.COMPLETED, by=volunteer, note="Housed")
+    assert referral.outcome_note == "Housed" and referral.outcome_at
+
+
+def test_failure_needs_a_reason_and_a_note(referral, volunteer):
+    referral = sent(referral, volunteer)
+    with pytest.raises(ReferralError):
+        referrals.advance(referral=referral, to=S.DECLINED, by=volunteer, note="full")
+    with pytest.raises(ReferralError):
+        referrals.advance(referral=referral, to=S.DECLINED, by=volunteer, reason="no_capacity")
+    referral = referrals.advance(
+        referral=referral, to=S.DECLINED, by=volunteer, reason="no_capacity", note="Full until May"
+    )
+    assert referral.failure_reason == "no_capacity"
+
+
+def test_every_transition_is_timestamped_and_attributed(referral, volunteer):
+    referral = sent(referral, volunteer)
+    referrals.advance(referral=referral, to=S.ACKNOWLEDGED, by=volunteer)
+    events = list(ReferralEvent.objects.filter(referral=referral).values_list("status", "by"))
+    assert events == [
+        (S.DRAFTED, volunteer.pk),
+        (S.SENT, volunteer.pk),
+        (S.ACKNOWLEDGED, volunteer.pk),
+    ]
+    referral.refresh_from_db()
+    assert referral.first_answer_at and not referral.outcome_at
+
+
+def test_a_passed_follow_up_reminds_the_volunteer_once(
+    referral, volunteer, django_capture_on_commit_callbacks
+):
+    referral = sent(referral, volunteer)
+    Referral.objects.filter(pk=referral.pk).update(
+        follow_up_on=timezone.localdate() + timedelta(days=3)
+    )
+    assert referrals.remind_overdue_follow_ups() == 0
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert referrals.remind_overdue_follow_ups() == 1
+        assert referrals.remind_overdue_follow_ups() == 0
+    reminders = [m for m in mail.outbox if "follow-up" in m.subject]
+    assert len(reminders) == 1 and reminders[0].to == [volunteer.email]
+    assert referral.case.reference in reminders[0].body
+    assert CANARY not in reminders[0].body + reminders[0].subject
+
+
+def test_retention_removes_referral_text_and_keeps_the_facts(referral, volunteer):
+    referral = sent(referral, volunteer)
+    cases.destroy_content(case=referral.case, by_submitter=True)
+    referral.refresh_from_db()
+    assert referral.body == "" and referral.subject == ""
+    assert referral.status == S.SENT and referral.sent_at and referral.organisation.slug == "org"
