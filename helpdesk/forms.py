@@ -3,9 +3,9 @@ from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import Case, CloseReason, User
+from helpdesk.models import Case, CloseReason, Referral, User
 from helpdesk.roles import Role
-from resources.models import Language, Need
+from resources.models import Language, Need, Organisation
 
 
 class InviteForm(forms.Form):
@@ -171,3 +171,40 @@ class PauseForm(forms.Form):
         if until and until < timezone.localdate():
             raise forms.ValidationError(_("Choose today or a later day."))
         return until
+
+
+class ReferralForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.all()
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body = forms.CharField(
+        label=_("Message to the organisation (edit before recording)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    consent = forms.BooleanField(
+        label=_("The person agreed to this referral (recorded now, with today's date)"),
+        required=False,
+    )
+
+
+class ReferralUpdateForm(forms.Form):
+    to = forms.ChoiceField(label=_("New status"), choices=Referral.Status.choices)
+    reason = forms.ChoiceField(
+        label=_("If it did not work out: why"),
+        choices=[("", "—")] + list(Referral.FailureReason.choices),
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Outcome note"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    follow_up_on = forms.DateField(
+        label=_("Next follow-up"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from helpdesk.access import log
 from helpdesk.models import AccessLogEntry, Case, Referral, ReferralEvent, User
@@ -135,3 +136,36 @@ def remind_overdue_follow_ups(*, today: date | None = None) -> int:
                 tasks.enqueue_on_commit(tasks.notify_referral_follow_up, referral.pk)
                 count += 1
     return count
+
+
+# What the person reads in their inbox when told about a referral, in their language.
+NEWS_FOR_THE_PERSON = {
+    S.SENT: gettext_lazy(
+        "We have contacted %(organisation)s about your situation, with your agreement. "
+        "We will tell you here when they answer."
+    ),
+    S.ACKNOWLEDGED: gettext_lazy("%(organisation)s has received our message and is looking at it."),
+    S.ACCEPTED: gettext_lazy(
+        "Good news: %(organisation)s has agreed to help you. We will explain the next steps here."
+    ),
+    S.DECLINED: gettext_lazy(
+        "%(organisation)s cannot help this time. We will look at other options with you."
+    ),
+    S.NO_RESPONSE: gettext_lazy(
+        "%(organisation)s has not answered us. We will look at other options with you."
+    ),
+    S.COMPLETED: gettext_lazy("The help from %(organisation)s has been completed."),
+}
+
+
+def tell_the_person(*, referral: Referral, by: User) -> None:
+    """Put a short note about the referral's status into the person's inbox, written in
+    the language of their pages."""
+    from helpdesk import cases
+
+    template = NEWS_FOR_THE_PERSON.get(referral.status)
+    if template is None:
+        raise ReferralError("There is nothing to tell the person about a draft yet.")
+    with translation.override(referral.case.language):
+        text = str(template) % {"organisation": referral.organisation.name}
+    cases.reply_to_submitter(case=referral.case, user=by, body=text)

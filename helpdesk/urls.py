@@ -22,6 +22,15 @@ urlpatterns = [
     path("desk/cases/<str:reference>/claim/", views.case_claim, name="case_claim"),
     path("desk/cases/<str:reference>/reassign/", views.case_reassign, name="case_reassign"),
     path("desk/cases/<str:reference>/log/", views.case_log, name="case_log"),
+    path(
+        "desk/cases/<str:reference>/referrals/new/", views.referral_new, name="referral_new"
+    ),
+    path(
+        "desk/cases/<str:reference>/referrals/<int:referral_id>/",
+        views.referral_update,
+        name="referral_update",
+    ),
+    # Reports (coordinators): helpdesk/report_views.py
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("desk/team/<int:user_id>/", views.team_member, name="team_member"),

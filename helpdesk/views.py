@@ -9,12 +9,12 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from helpdesk import access, casework, invitations
+from helpdesk import access, casework, invitations, referrals
 from helpdesk import team as team_actions
 from helpdesk.forms import (
     AcceptInvitationForm,
@@ -23,6 +23,8 @@ from helpdesk.forms import (
     NoteForm,
     PauseForm,
     ReassignForm,
+    ReferralForm,
+    ReferralUpdateForm,
     ReplyForm,
     StatusForm,
     VolunteerForm,
@@ -30,7 +32,7 @@ from helpdesk.forms import (
 from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
 from resources.matching import match
-from resources.models import Audience
+from resources.models import Audience, ReferralTemplate
 
 
 @coordinator_required
@@ -168,6 +170,8 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
         "status_form": forms.get("status_form")
         or StatusForm(initial={"status": case.status, "reason": case.close_reason}),
         "reassign_form": ReassignForm(initial={"volunteer": case.volunteer_id}),
+        "referrals": list(case.referrals.select_related("organisation")),
+        "referral_update_form": ReferralUpdateForm(),
         "is_mine": case.volunteer_id == request.user.pk,
         "in_pool": case.volunteer_id is None,
     }
@@ -362,3 +366,99 @@ def my_availability(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Welcome back: you receive new cases again."))
         return redirect("desk")
     return render(request, "helpdesk/availability.html", {"form": form, "profile": profile})
+
+
+def template_values(case: Case, template, user) -> dict[str, str]:
+    """Plain values for a referral template, in the template's language."""
+    from django_countries import countries
+
+    language = template.language_id
+    with translation.override(language):
+        country = str(dict(countries).get(case.country, case.country))
+    return {
+        "need": case.need.localized(language).name,
+        "country": country,
+        "languages": ", ".join(case.languages),
+        "volunteer_first_name": user.first_name or user.email.split("@")[0],
+        "case_reference": case.reference,
+        "organisation": template.organisation.name,
+    }
+
+
+@staff_required
+def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
+    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    template = None
+    if request.method != "POST":
+        template_id = request.GET.get("template", "")
+        template = (
+            ReferralTemplate.objects.select_related("organisation")
+            .filter(pk=int(template_id) if template_id.isdigit() else None)
+            .first()
+        )
+        initial = {}
+        if template is not None:
+            rendered = template.render(template_values(case, template, request.user))
+            initial = {
+                "organisation": template.organisation_id,
+                "subject": rendered.subject,
+                "body": rendered.body,
+            }
+        form = ReferralForm(initial=initial)
+    else:
+        form = ReferralForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            template_id = request.POST.get("template", "")
+            template = ReferralTemplate.objects.filter(
+                pk=int(template_id) if template_id.isdigit() else None
+            ).first()
+            referral = referrals.draft(
+                case=case,
+                organisation=data["organisation"],
+                template=template,
+                language=template.language_id if template else "",
+                subject=data["subject"],
+                body=data["body"],
+                follow_up_on=data["follow_up_on"],
+                by=request.user,
+            )
+            if data["consent"]:
+                referrals.record_consent(referral=referral, by=request.user)
+            messages.success(request, _("The referral is recorded as a draft."))
+            return redirect(reverse("case", args=[reference]) + "#referrals")
+    return render(
+        request,
+        "helpdesk/referral_new.html",
+        {"case": case, "form": form, "template": template},
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_required
+@require_POST
+def referral_update(request: HttpRequest, reference: str, referral_id: int) -> HttpResponse:
+    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    referral = get_object_or_404(case.referrals.select_related("organisation"), pk=referral_id)
+    action = request.POST.get("action")
+    try:
+        if action == "consent":
+            referrals.record_consent(referral=referral, by=request.user)
+        elif action == "tell":
+            referrals.tell_the_person(referral=referral, by=request.user)
+            messages.success(request, _("The person can read the news in their inbox."))
+        else:
+            form = ReferralUpdateForm(request.POST)
+            if not form.is_valid():
+                raise referrals.ReferralError(_("Choose a status."))
+            referrals.advance(
+                referral=referral,
+                to=form.cleaned_data["to"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                follow_up_on=form.cleaned_data["follow_up_on"],
+            )
+    except referrals.ReferralError as error:
+        messages.error(request, str(error))
+    return redirect(reverse("case", args=[reference]) + "#referrals")

@@ -119,3 +119,66 @@ def test_retention_removes_referral_text_and_keeps_the_facts(referral, volunteer
     referral.refresh_from_db()
     assert referral.body == "" and referral.subject == ""
     assert referral.status == S.SENT and referral.sent_at and referral.organisation.slug == "org"
+
+
+def test_a_volunteer_refers_from_a_template_and_closes_the_loop(
+    volunteer_client, volunteer, library
+):
+    from django.urls import reverse
+
+    from helpdesk.models import Message
+    from resources.models import ReferralTemplate
+
+    trained(volunteer)
+    case = new_case(need="asylum-be", languages=("ar", "en"), volunteer=volunteer)
+    template = ReferralTemplate.objects.get(slug="vwv-request-en")
+    page = volunteer_client.get(reverse("case", args=[case.reference])).content.decode()
+    assert f"?template={template.pk}" in page
+
+    form = volunteer_client.get(
+        reverse("referral_new", args=[case.reference]), {"template": template.pk}
+    )
+    body = form.context["form"].initial["body"]
+    assert case.reference in body and "{" not in body  # placeholders filled in
+    response = volunteer_client.post(
+        reverse("referral_new", args=[case.reference]),
+        {
+            "template": template.pk,
+            "organisation": template.organisation_id,
+            "subject": "Edited subject",
+            "body": body + "\nOne more line the volunteer added.",
+            "follow_up_on": "",
+            "consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get(case=case)
+    assert referral.body.endswith("One more line the volunteer added.")
+    assert referral.consent_at and referral.template == template
+
+    update = reverse("referral_update", args=[case.reference, referral.pk])
+    volunteer_client.post(update, {"action": "advance", "to": "sent"})
+    volunteer_client.post(update, {"action": "tell"})
+    volunteer_client.post(update, {"action": "advance", "to": "accepted"})
+    refused = volunteer_client.post(update, {"action": "advance", "to": "completed"}, follow=True)
+    assert "Describe the outcome" in refused.content.decode()
+    volunteer_client.post(update, {"action": "advance", "to": "completed", "note": "Lawyer found"})
+    referral.refresh_from_db()
+    assert referral.status == "completed" and referral.outcome_note == "Lawyer found"
+    news = Message.objects.filter(case=case, author="staff").last()
+    assert news.body.startswith("بموافقتك")  # the news of sending, in Arabic
+    assert template.organisation.name in news.body
+
+
+def test_another_volunteer_cannot_touch_the_referral(client, referral):
+    from django.urls import reverse
+
+    from helpdesk.roles import Role
+    from tests.conftest import make_staff, sign_in
+
+    stranger = trained(make_staff("stranger@example.org", Role.VOLUNTEER))
+    sign_in(client, stranger)
+    url = reverse("referral_update", args=[referral.case.reference, referral.pk])
+    assert client.post(url, {"action": "consent"}).status_code == 404
+    referral.refresh_from_db()
+    assert referral.consent_at is None
