@@ -32,7 +32,7 @@ from helpdesk.forms import (
 from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
 from resources.matching import match
-from resources.models import Audience, ReferralTemplate
+from resources.models import Audience, Language, ReferralTemplate
 
 
 @coordinator_required
@@ -378,7 +378,11 @@ def template_values(case: Case, template, user) -> dict[str, str]:
     return {
         "need": case.need.localized(language).name,
         "country": country,
-        "languages": ", ".join(case.languages),
+        "languages": ", ".join(
+            Language.objects.filter(code__in=case.languages)
+            .order_by("code")
+            .values_list("name", flat=True)
+        ),
         "volunteer_first_name": user.first_name or user.email.split("@")[0],
         "case_reference": case.reference,
         "organisation": template.organisation.name,
