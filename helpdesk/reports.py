@@ -293,6 +293,16 @@ class DeskHealth:
     median_to_first_response: timedelta | None
     pool_waits: list[PoolWait]
 
+    def by_need(self) -> list[tuple[WeekRow, list[int]]]:
+        """Each week with its counts in the order of `needs`, for a table."""
+        return [(week, [week.by_need.get(need, 0) for need in self.needs]) for week in self.weeks]
+
+    def by_language(self) -> list[tuple[WeekRow, list[int]]]:
+        return [
+            (week, [week.by_language.get(code, 0) for code in self.languages])
+            for week in self.weeks
+        ]
+
     @property
     def median_to_assignment_hours(self) -> float | None:
         return in_hours(self.median_to_assignment)

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk import views
+from helpdesk import report_views, views
 
 # The admin signs in through allauth, so its login has the same rate limits and MFA.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -31,6 +31,14 @@ urlpatterns = [
         name="referral_update",
     ),
     # Reports (coordinators): helpdesk/report_views.py
+    path("desk/reports/referrals/", report_views.referral_review, name="report_referrals"),
+    path(
+        "desk/reports/referrals.csv", report_views.referral_review_csv, name="report_referrals_csv"
+    ),
+    path(
+        "desk/reports/referrals/cases/", report_views.referral_cases, name="report_referral_cases"
+    ),
+    path("desk/reports/health/", report_views.desk_health, name="report_health"),
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("desk/team/<int:user_id>/", views.team_member, name="team_member"),

@@ -6,10 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from helpdesk import casework, escalation, referrals, reports
 from helpdesk.models import Case, Referral
 from resources.models import Language, Need, Organisation
+from tests.conftest import sign_in
 from tests.helpdesk.test_desk import CANARY, new_case, trained
 
 S = Referral.Status
@@ -241,3 +245,237 @@ def test_empty_period(db):
     result = reports.desk_health(start=date(2024, 1, 1), end=date(2024, 1, 7))
     assert result.cases == 0 and result.median_to_assignment is None
     assert [w.week for w in result.weeks] == ["2024-W01"]
+
+
+# The pages -----------------------------------------------------------------------------
+
+REPORT_URLS = [
+    reverse("report_referrals"),
+    reverse("report_referrals_csv"),
+    reverse("report_referral_cases"),
+    reverse("report_health"),
+]
+PERIOD = {"start": START.isoformat(), "end": END.isoformat()}
+
+
+@pytest.mark.parametrize("url", REPORT_URLS)
+def test_volunteers_are_refused_and_anonymous_sent_to_sign_in(client, volunteer, url):
+    response = client.get(url)
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+    sign_in(client, volunteer)
+    assert client.get(url).status_code == 403
+
+
+def test_the_nav_links_reports_for_coordinators_only(coordinator_client, volunteer):
+    assert reverse("report_referrals") in coordinator_client.get(reverse("desk")).content.decode()
+    coordinator_client.logout()
+    sign_in(coordinator_client, volunteer)
+    assert (
+        reverse("report_referrals") not in coordinator_client.get(reverse("desk")).content.decode()
+    )
+
+
+def many_referrals(n: int, volunteer, *, first: int = 0) -> None:
+    """n referrals to n organisations on n cases, in every state the machine allows."""
+    trained(volunteer, capacity=100)
+    paths = [[], [(1, S.SENT)], [(1, S.SENT), (2, S.ACCEPTED)], [(1, S.SENT), (3, S.DECLINED)]]
+    for index in range(first, first + n):
+        with at(T0):
+            case = new_case(volunteer=volunteer, languages=("ar",))
+        referral(
+            case,
+            organisation(f"org{index:02d}"),
+            volunteer,
+            paths[index % len(paths)],
+            follow_up_on=T0.date() + 2 * DAY,
+        )
+
+
+def query_count(client, url, params) -> int:
+    with at(T0 + 20 * DAY), CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content[:300]
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        (reverse("report_referrals"), PERIOD),
+        (reverse("report_referrals_csv"), PERIOD),
+        (reverse("report_referral_cases"), {**PERIOD, "status": "sent"}),
+        (reverse("report_health"), PERIOD),
+    ],
+)
+def test_pages_run_a_fixed_number_of_queries(coordinator_client, volunteer, url, params):
+    many_referrals(2, volunteer)
+    few = query_count(coordinator_client, url, params)
+    many_referrals(28, volunteer, first=2)
+    assert query_count(coordinator_client, url, params) == few
+
+
+def test_review_page_shows_the_figures_and_flags_the_stall(coordinator_client, fixture):
+    with at(T0 + 20 * DAY):
+        response = coordinator_client.get(reverse("report_referrals"), PERIOD)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Organisations whose answers stall" in page and "row--stalled" in page
+    assert "67%" in page and "50%" in page  # Alpha's and everyone's acceptance rates
+    assert page.count("<svg") == 2 and "<title" in page and "<desc" in page
+    assert " style=" not in page  # the CSP forbids inline styles
+    assert CANARY not in page and fixture["arabic"].reference not in page
+    drill = f"{reverse('report_referral_cases')}?start={START}&amp;end={END}&amp;organisation=beta"
+    assert f"{drill}&amp;status=unanswered" in page
+
+
+def test_review_defaults_to_the_last_90_days(coordinator_client, fixture):
+    with at(T0 + 20 * DAY):
+        response = coordinator_client.get(reverse("report_referrals"))
+    assert response.context["review"].start == END - 89 * DAY
+    # The six of the period and the draft of thirty days before it.
+    assert response.context["review"].overall.total == 7
+
+
+def test_csv_has_one_row_per_organisation_and_no_case_content(coordinator_client, fixture):
+    with at(T0 + 20 * DAY):
+        response = coordinator_client.get(reverse("report_referrals_csv"), PERIOD)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="haven-referrals-2025-03-03-2025-03-23.csv"'
+    )
+    rows = [line.split(",") for line in response.content.decode().splitlines()]
+    assert rows[0] == [
+        "organisation",
+        *S.values,
+        "total",
+        "with_outcome",
+        "acceptance_rate",
+        "median_days_to_first_answer",
+        "median_days_to_outcome",
+        "follow_ups_overdue",
+        "sent_over_14_days_without_answer",
+        "stalled",
+    ]
+    assert rows[1] == [
+        "Alpha",
+        "1",
+        "0",
+        "0",
+        "1",
+        "1",
+        "0",
+        "1",
+        "4",
+        "3",
+        "0.667",
+        "2.00",
+        "4.00",
+        "1",
+        "0",
+        "no",
+    ]
+    assert rows[2] == [
+        "Beta",
+        "0",
+        "1",
+        "0",
+        "0",
+        "0",
+        "1",
+        "0",
+        "2",
+        "1",
+        "0.000",
+        "7.00",
+        "7.00",
+        "1",
+        "1",
+        "yes",
+    ]
+    assert rows[3][0] == "All organisations" and rows[3][8:13] == [
+        "6",
+        "4",
+        "0.500",
+        "3.00",
+        "5.50",
+    ]
+    assert len(rows) == 4
+    body = response.content.decode()
+    assert CANARY not in body and fixture["arabic"].reference not in body
+
+
+def test_csv_keeps_a_formula_from_running(coordinator_client, volunteer):
+    trained(volunteer)
+    org = organisation("formula")
+    Organisation.objects.filter(pk=org.pk).update(name="=HYPERLINK(1)")
+    with at(T0):
+        referral(new_case(volunteer=volunteer), org, volunteer)
+    response = coordinator_client.get(reverse("report_referrals_csv"), PERIOD)
+    assert response.content.decode().splitlines()[1].startswith("'=HYPERLINK(1)")
+
+
+def test_drill_down_lists_exactly_the_cases_behind_a_number(coordinator_client, fixture):
+    def references(**params):
+        with at(T0 + 20 * DAY):
+            response = coordinator_client.get(
+                reverse("report_referral_cases"), {**PERIOD, **params}
+            )
+        assert response.status_code == 200
+        return {case.reference for case in response.context["page"].object_list}
+
+    arabic, persian = fixture["arabic"].reference, fixture["persian"].reference
+    assert references(organisation="alpha", status="completed") == {arabic}
+    assert references(organisation="beta", status="no_response") == {persian}
+    assert references(status="overdue") == {arabic, persian}
+    assert references(language="fa") == {persian}
+    assert references(need="leave", status="no_response") == set()
+    with at(T0 + 20 * DAY):
+        page = coordinator_client.get(
+            reverse("report_referral_cases"), {**PERIOD, "organisation": "beta"}
+        ).content.decode()
+    assert f'href="{reverse("case", args=[persian])}"' in page
+    assert f'href="{reverse("case", args=[arabic])}"' not in page
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"start": "2025-03-10", "end": "2025-03-01"}, "end", "before its start"),
+        ({"start": "yesterday"}, "start", "Enter a valid date"),
+        ({"end": "2025-02-30"}, "end", "Enter a valid date"),
+        ({"start": "1900-01-01", "end": "2025-01-01"}, "start", "three years"),
+        ({"organisation": "nobody"}, "organisation", "Select a valid choice"),
+        ({"need": "x' OR 1=1"}, "need", "Select a valid choice"),
+        ({"language": "xx"}, "language", "Select a valid choice"),
+        ({"country": "S1"}, "country", "two-letter"),
+        ({"country": "SYR"}, "country", "at most 2"),
+    ],
+)
+def test_bad_filters_get_a_message_next_to_the_field(coordinator_client, params, field, message):
+    response = coordinator_client.get(reverse("report_referrals"), params)
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert f'id="id_{field}_errors"' in response.content.decode()
+    csv_response = coordinator_client.get(reverse("report_referrals_csv"), params)
+    assert csv_response.status_code == 400 and message in csv_response.content.decode()
+    drill = coordinator_client.get(reverse("report_referral_cases"), params)
+    assert drill.status_code == 400 and f'id="id_{field}_errors"' in drill.content.decode()
+
+
+@pytest.mark.parametrize("params", [{"status": "lost"}, {"page": "x"}, {"page": "999"}])
+def test_bad_drill_down_input_is_not_a_500(coordinator_client, params):
+    response = coordinator_client.get(reverse("report_referral_cases"), params)
+    assert response.status_code in (200, 400)
+
+
+def test_health_page(coordinator_client, desk):
+    bad = coordinator_client.get(reverse("report_health"), {"start": "2025-13-01"})
+    assert bad.status_code == 400 and 'id="id_start_errors"' in bad.content.decode()
+    with at(T0 + 10 * DAY):
+        response = coordinator_client.get(
+            reverse("report_health"), {"start": START, "end": START + 13 * DAY}
+        )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count("<svg") == 3 and " style=" not in page
+    assert "2025-W10" in page and "fa · " in page and CANARY not in page

@@ -1,0 +1,315 @@
+"""The coordinators' reports: the referral review (with its CSV and drill-down to the
+cases behind a number) and the desk's health. The figures come from helpdesk/reports.py;
+these views only read the filters, call it and draw."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from helpdesk import reports
+from helpdesk.charts import bar_chart, column_chart
+from helpdesk.models import Referral
+from helpdesk.roles import coordinator_required
+from helpdesk.views import case_list_context
+from resources.models import Language, Need, Organisation
+
+DEFAULT_DAYS = 90
+LONGEST_PERIOD = timedelta(days=3 * 366)  # a bound on the work one request can ask for
+FILTERS = ("organisation", "need", "country", "language")
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, query, *args, **kwargs) -> None:
+        # An empty date means the default period: the last DEFAULT_DAYS days.
+        data = query.copy()
+        today = timezone.localdate()
+        if not data.get("end"):
+            data["end"] = today.isoformat()
+        if not data.get("start"):
+            data["start"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        super().__init__(data, *args, **kwargs)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end of the period is before its start."))
+            elif end - start > LONGEST_PERIOD:
+                self.add_error("start", _("Choose a period of three years at most."))
+        return cleaned
+
+
+class ReferralFilterForm(PeriodForm):
+    organisation = forms.ModelChoiceField(
+        label=gettext_lazy("Organisation"),
+        queryset=Organisation.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label=gettext_lazy("Any"),
+    )
+    need = forms.ModelChoiceField(
+        label=gettext_lazy("Need"),
+        queryset=Need.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=gettext_lazy("Any"),
+    )
+    country = forms.CharField(
+        label=gettext_lazy("Country code"),
+        max_length=2,
+        required=False,
+        help_text=gettext_lazy("Two letters, e.g. SY"),
+    )
+    language = forms.ModelChoiceField(
+        label=gettext_lazy("Preferred language"),
+        queryset=Language.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label=gettext_lazy("Any"),
+    )
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise forms.ValidationError(_("Use a two-letter country code, e.g. SY."))
+        return country
+
+    def filters(self) -> dict:
+        return {name: self.cleaned_data[name] or None for name in FILTERS}
+
+    def query(self, *, without: tuple[str, ...] = ()) -> str:
+        """The filters as a query string, for links to the CSV and the drill-down."""
+        data = self.cleaned_data
+        values = {
+            "start": data["start"].isoformat(),
+            "end": data["end"].isoformat(),
+            "organisation": data["organisation"].slug if data["organisation"] else "",
+            "need": data["need"].slug if data["need"] else "",
+            "country": data["country"],
+            "language": data["language"].code if data["language"] else "",
+        }
+        return urlencode({k: v for k, v in values.items() if v and k not in without})
+
+
+class DrillDownForm(ReferralFilterForm):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Referral status"),
+        choices=[
+            ("", gettext_lazy("Any")),
+            *Referral.Status.choices,
+            ("overdue", gettext_lazy("Follow-up overdue")),
+            ("unanswered", gettext_lazy("Sent long ago, no answer")),
+        ],
+        required=False,
+    )
+
+
+def days(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+@coordinator_required
+@require_GET
+def referral_review(request: HttpRequest) -> HttpResponse:
+    form = ReferralFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "helpdesk/reports/referrals.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    review = reports.referral_review(start=data["start"], end=data["end"], **form.filters())
+    stalled = {figures.name for figures in review.stalled}
+    charts = {
+        "acceptance": bar_chart(
+            chart_id="chart-acceptance",
+            title=_("Acceptance rate per organisation"),
+            description=_(
+                "Accepted or completed referrals as a share of those with an outcome. "
+                "The table below gives the same numbers."
+            ),
+            bars=[
+                (
+                    figures.name,
+                    None if figures.acceptance_rate is None else 100 * figures.acceptance_rate,
+                )
+                for figures in review.organisations
+            ],
+            unit="%",
+            flagged=stalled,
+        ),
+        "first_answer": bar_chart(
+            chart_id="chart-first-answer",
+            title=_("Median days from sending to a first answer"),
+            description=_(
+                "Per organisation; organisations whose answers stall are marked ⚠. "
+                "The table below gives the same numbers."
+            ),
+            bars=[
+                (figures.name, days(figures.median_first_answer_days))
+                for figures in review.organisations
+            ],
+            unit=_(" d"),
+            flagged=stalled,
+        ),
+    }
+    context = {
+        "form": form,
+        "review": review,
+        "charts": charts,
+        "statuses": Referral.Status.choices,
+        "query": form.query(without=("organisation",)),
+        "full_query": form.query(),
+        "stall_days": reports.STALL_DAYS,
+        "no_response_share": round(100 * reports.NO_RESPONSE_SHARE),
+    }
+    return render(request, "helpdesk/reports/referrals.html", context)
+
+
+CSV_SIGNS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A name a spreadsheet will not run as a formula."""
+    return "'" + value if value.startswith(CSV_SIGNS) else value
+
+
+def csv_number(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+@coordinator_required
+@require_GET
+def referral_review_csv(request: HttpRequest) -> HttpResponse:
+    form = ReferralFilterForm(request.GET)
+    if not form.is_valid():
+        problems = "\n".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
+        )
+        return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
+    data = form.cleaned_data
+    review = reports.referral_review(start=data["start"], end=data["end"], **form.filters())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"haven-referrals-{data['start']:%Y-%m-%d}-{data['end']:%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "organisation",
+            *Referral.Status.values,
+            "total",
+            "with_outcome",
+            "acceptance_rate",
+            "median_days_to_first_answer",
+            "median_days_to_outcome",
+            "follow_ups_overdue",
+            f"sent_over_{reports.STALL_DAYS}_days_without_answer",
+            "stalled",
+        ]
+    )
+    for figures in [*review.organisations, review.overall]:
+        writer.writerow(
+            [
+                csv_text(figures.name),
+                *(figures.counts.get(status, 0) for status in Referral.Status.values),
+                figures.total,
+                figures.with_outcome,
+                csv_number(figures.acceptance_rate, 3),
+                csv_number(figures.median_first_answer_days, 2),
+                csv_number(figures.median_outcome_days, 2),
+                figures.overdue_follow_ups,
+                figures.unanswered_long,
+                "yes" if figures.stalled and figures is not review.overall else "no",
+            ]
+        )
+    return response
+
+
+@coordinator_required
+@require_GET
+def referral_cases(request: HttpRequest) -> HttpResponse:
+    form = DrillDownForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "helpdesk/reports/referral_cases.html",
+            {"form": form, "page": None},
+            status=400,
+        )
+    data = form.cleaned_data
+    cases, destroyed = reports.drill_down(
+        status=data["status"], start=data["start"], end=data["end"], **form.filters()
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    status_label = dict(form.fields["status"].choices).get(data["status"]) if data["status"] else ""
+    context = case_list_context(
+        request,
+        cases,
+        form=form,
+        query=query.urlencode(),
+        review_query=form.query(),
+        destroyed=destroyed,
+        status_label=status_label,
+    )
+    return render(request, "helpdesk/reports/referral_cases.html", context)
+
+
+@coordinator_required
+@require_GET
+def desk_health(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return render(request, "helpdesk/reports/health.html", {"form": form}, status=400)
+    health = reports.desk_health(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    waiting_now = {
+        f"{wait.language} · {wait.need}" for wait in health.pool_waits if wait.still_waiting
+    }
+    charts = {
+        "weeks": column_chart(
+            chart_id="chart-weeks",
+            title=_("New cases per week"),
+            description=_("ISO weeks of the period; the table below splits them by need."),
+            columns=[(week.week.split("-")[1], week.cases) for week in health.weeks],
+        ),
+        "escalations": column_chart(
+            chart_id="chart-escalations",
+            title=_("Escalations per week"),
+            description=_("Cases whose first answer came too late, by the week it happened."),
+            columns=[(week.week.split("-")[1], week.escalations) for week in health.weeks],
+        ),
+        "pool": bar_chart(
+            chart_id="chart-pool",
+            title=_("Median hours waiting for a volunteer"),
+            description=_(
+                "By the person's first language and need, longest first; ⚠ marks groups "
+                "with cases still waiting. The table below gives the same numbers."
+            ),
+            bars=[
+                (f"{wait.language} · {wait.need}", round(wait.median_wait_hours, 1))
+                for wait in health.pool_waits
+            ],
+            unit=_(" h"),
+            flagged=waiting_now,
+        ),
+    }
+    return render(
+        request,
+        "helpdesk/reports/health.html",
+        {"form": form, "health": health, "charts": charts},
+    )
