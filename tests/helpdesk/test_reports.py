@@ -32,16 +32,16 @@ def organisation(slug: str) -> Organisation:
     )
 
 
-def referral(case, org, by, steps=(), *, follow_up_on=None) -> Referral:
-    """Drafted at T0, then each (days after T0, status) step through the real state
+def referral(case, org, by, steps=(), *, follow_up_on=None, t0: datetime = T0) -> Referral:
+    """Drafted at t0, then each (days after t0, status) step through the real state
     machine, time travelling to it."""
-    with at(T0):
+    with at(t0):
         made = referrals.draft(
             case=case, organisation=org, by=by, subject="s", body=CANARY, follow_up_on=follow_up_on
         )
         referrals.record_consent(referral=made, by=by)
     for days, status in steps:
-        with at(T0 + days * DAY):
+        with at(t0 + days * DAY):
             failed = status in (S.DECLINED, S.NO_RESPONSE)
             made = referrals.advance(
                 referral=made,
