@@ -41,6 +41,7 @@ def test_a_coordinator_reviews_referral_outcomes(transactional_db, live_server, 
     assert_accessible(page)
     screenshot(page, "reports-01-referral-outcomes-phone")
 
+    page.locator("details.filters-box > summary").click()  # folded until used
     page.get_by_label("Need").select_option("leave")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**need=leave**")
