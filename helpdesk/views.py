@@ -191,61 +191,49 @@ def _post_case(request: HttpRequest, reference: str, action: str) -> Case:
     return access.case_for(request, reference, action=action)
 
 
+def _workspace_post(request: HttpRequest, reference: str, form_class, form_name: str, apply):
+    """The shape of every workspace form: validate, or show the workspace again with the
+    errors next to the field (and what was typed); else apply and go back to the case."""
+    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        context = workspace_context(request, case, **{form_name: form})
+        return render(request, "helpdesk/case.html", context, status=400)
+    apply(case, form.cleaned_data)
+    return redirect("case", reference)
+
+
 @staff_required
 @require_POST
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
-    form = ReplyForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request,
-            "helpdesk/case.html",
-            workspace_context(request, case, reply_form=form),
-            status=400,
-        )
-    casework.reply(case=case, user=request.user, body=form.cleaned_data["body"])
-    messages.success(request, _("Your answer is in the person's inbox."))
-    return redirect("case", reference)
+    def apply(case: Case, data: dict) -> None:
+        casework.reply(case=case, user=request.user, body=data["body"])
+        messages.success(request, _("Your answer is in the person's inbox."))
+
+    return _workspace_post(request, reference, ReplyForm, "reply_form", apply)
 
 
 @staff_required
 @require_POST
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request,
-            "helpdesk/case.html",
-            workspace_context(request, case, note_form=form),
-            status=400,
-        )
-    casework.add_note(case=case, user=request.user, body=form.cleaned_data["body"])
-    return redirect("case", reference)
+    def apply(case: Case, data: dict) -> None:
+        casework.add_note(case=case, user=request.user, body=data["body"])
+
+    return _workspace_post(request, reference, NoteForm, "note_form", apply)
 
 
 @staff_required
 @require_POST
 def case_status(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
-    form = StatusForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request,
-            "helpdesk/case.html",
-            workspace_context(request, case, status_form=form),
-            status=400,
+    def apply(case: Case, data: dict) -> None:
+        casework.change_status(
+            case=case, user=request.user, status=data["status"], reason=data["reason"]
         )
-    casework.change_status(
-        case=case,
-        user=request.user,
-        status=form.cleaned_data["status"],
-        reason=form.cleaned_data["reason"],
-    )
-    messages.success(
-        request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
-    )
-    return redirect("case", reference)
+        messages.success(
+            request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
+        )
+
+    return _workspace_post(request, reference, StatusForm, "status_form", apply)
 
 
 @staff_required
