@@ -1,0 +1,55 @@
+"""The environment the benchmark runs Haven in: production settings (DEBUG=false) with
+throwaway secrets, a dedicated PostgreSQL database and Redis database, all on
+127.0.0.1. The keys are made once and kept in var/bench-keys.json, so a seeded
+database stays readable by later runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = ROOT / "var" / "bench-keys.json"
+DATABASE = "haven_bench"
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def keys() -> dict[str, str]:
+    if not KEYS.exists():
+        KEYS.parent.mkdir(parents=True, exist_ok=True)
+        KEYS.write_text(
+            json.dumps(
+                {
+                    "SECRET_KEY": secrets.token_urlsafe(50),
+                    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                }
+            )
+        )
+        KEYS.chmod(0o600)
+    return json.loads(KEYS.read_text())
+
+
+def bench_environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        **keys(),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "false",
+        "DATABASE_URL": f"{PG}/{DATABASE}",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "SITE_URL": "https://bench.local",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "EMAIL_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def apply() -> None:
+    """For a script about to call django.setup() in this process."""
+    os.environ.update(bench_environment())

@@ -1,0 +1,635 @@
+"""Seed a realistic desk into the PostgreSQL database `haven_bench` (dropped and made
+anew): the real library, 200 volunteers and a coordinator, and N cases over two years
+with messages, notes, assignments, referrals with their events, and access log entries.
+
+Content is real Fernet ciphertext made with helpdesk.encryption.encrypt: a few hundred
+distinct texts are encrypted once and reused, and the rows go in with COPY, so 100,000
+cases take about a minute.
+
+    python bench/seed.py [--cases 100000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import environment  # noqa: E402
+
+CHUNK = 20_000
+VOLUNTEERS = 200
+COORDINATOR_EMAIL = "bench-coordinator@haven.test"
+PASSWORD = "bench-password-never-used-elsewhere"  # noqa: S105 - a throwaway database
+
+COUNTRIES = (
+    ("SY", 14),
+    ("AF", 12),
+    ("UA", 11),
+    ("IR", 8),
+    ("TR", 6),
+    ("ER", 5),
+    ("SO", 4),
+    ("IQ", 6),
+    ("BE", 7),
+    ("NL", 5),
+    ("FR", 4),
+    ("MA", 3),
+    ("RU", 4),
+    ("VE", 2),
+    ("CO", 1),
+    ("SD", 3),
+    ("YE", 2),
+    ("PS", 2),
+    ("LB", 2),
+    ("CD", 1),
+)
+# Submitters' first language, weighted; the others are added as second choices.
+LANGUAGES = (
+    ("ar", 26),
+    ("fa", 18),
+    ("ru", 12),
+    ("en", 14),
+    ("fr", 10),
+    ("tr", 7),
+    ("nl", 8),
+    ("es", 5),
+)
+CLOSE_REASONS = (
+    ("resolved", 40),
+    ("referred", 18),
+    ("no_reply", 22),
+    ("withdrawn", 6),
+    ("out_of_scope", 8),
+    ("duplicate", 4),
+    ("deleted", 2),
+)
+CHANNELS = (("none", 45), ("email", 20), ("signal", 20), ("phone", 12), ("other", 3))
+
+TEXTS = {
+    "description": [
+        "My husband takes my phone and my papers. I want to leave but I have nowhere to go.",
+        "Since the war I live with my brother's family, they do not let me go out alone.",
+        "I have a residence permit through my partner and he says he will have it cancelled.",
+        "My friend is afraid to go home, she has bruises and asked me to write for her.",
+        "I applied for asylum six months ago and I still have no interview date.",
+        "The landlord wants us out by Friday and my children go to school here.",
+        "I was told my family will send me back to marry someone, I am 19.",
+        "Someone posted my photos online and my family saw them. I need to be safe.",
+    ],
+    "contact": [
+        "signal +32 470 12 34 56",
+        "amal.k@example.org",
+        "+31 6 1234 5678",
+        "call after 10 on weekdays",
+        "telegram @safe_contact",
+    ],
+    "times": ["weekdays 10-14", "after 21h", "only mornings", "Tuesday and Thursday"],
+    "code": ["ask for Maria", "say it is the pharmacy", "the blue bag", "school meeting"],
+    "submitter": [
+        "Thank you for answering. Is it safe to come to the office?",
+        "He came back early yesterday, I could not write. I am ok now.",
+        "I have the papers now, what do I do next?",
+        "Can someone speak Arabic with me on the phone?",
+        "I went to the address you sent, they were kind.",
+        "Please do not call, only write here.",
+    ],
+    "staff": [
+        "Thank you for writing to us. You are not alone; we read every message.",
+        "Here is an organisation near you that helps in your language.",
+        "You can come without an appointment on Tuesday mornings.",
+        "If you are in danger right now, please call 112.",
+        "I have asked the shelter if they have a place this week.",
+        "Would it be safe for you if we wrote to your email as well?",
+    ],
+    "note": [
+        "Spoke with shelter coordinator, place possible from next week.",
+        "Submitter prefers written contact only. Do not call.",
+        "Checked with legal aid: appointment possible in French.",
+        "Follow up on Friday if no reply.",
+    ],
+    "subject": ["Referral from Haven", "Request for support", "A person needs your help"],
+    "referral": [
+        "A person we are helping would like your support with housing. They consented to "
+        "this message and prefer contact in Arabic.",
+        "With consent, we refer someone who needs legal advice about their residence permit.",
+        "Could you offer an intake appointment? The person is available on weekday mornings.",
+    ],
+    "outcome": ["Accepted, intake done.", "No capacity this month.", "Could not reach them."],
+    # A blank encrypted field is stored as the ciphertext of "", as the field would save it.
+    "blank": [""],
+}
+VARIANTS = 12  # ciphertexts per text: different tokens, as real rows would have
+
+
+def weighted(pairs):
+    values, weights = zip(*pairs, strict=True)
+    return list(values), list(weights)
+
+
+def encrypt_pool() -> dict[str, list[str]]:
+    from helpdesk.encryption import encrypt
+
+    return {
+        kind: [encrypt(text) for text in texts for _ in range(VARIANTS)]
+        for kind, texts in TEXTS.items()
+    }
+
+
+def recreate_database() -> None:
+    with psycopg.connect(f"{environment.PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {environment.DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {environment.DATABASE}")
+
+
+def reference(i: int) -> str:
+    # A bijection on 30**8 (the multiplier is prime to 30): unique, random-looking.
+    from helpdesk.cases import REFERENCE_ALPHABET
+
+    n = (i * 1_000_003 + 123_457) % 30**8
+    out = []
+    for _ in range(8):
+        n, digit = divmod(n, 30)
+        out.append(REFERENCE_ALPHABET[digit])
+    return "".join(out)
+
+
+def make_staff(rng: random.Random):
+    from django.contrib.auth.hashers import make_password
+
+    from helpdesk.models import User, VolunteerProfile
+    from helpdesk.roles import Role
+    from resources.models import Language, Need
+
+    languages = {language.code: language for language in Language.objects.all()}
+    needs = list(Need.objects.all())
+    password = make_password(PASSWORD)
+    users = [
+        User(
+            email=COORDINATOR_EMAIL,
+            password=password,
+            role=Role.COORDINATOR,
+            first_name="Coordinator",
+            is_staff=True,
+        )
+    ]
+    codes, weights = weighted(LANGUAGES)
+    plans = []
+    for n in range(VOLUNTEERS):
+        spoken = {"en"} if rng.random() < 0.7 else set()
+        while len(spoken) < rng.choice((1, 2, 2, 3)):
+            spoken.add(rng.choices(codes, weights)[0])
+        trained = rng.sample(needs, rng.choice((1, 1, 2, 2, 3)))
+        plans.append((spoken, trained, rng.choice((3, 5, 5, 5, 8))))
+        users.append(
+            User(
+                email=f"volunteer{n:03d}@haven.test",
+                password=password,
+                role=Role.VOLUNTEER,
+                first_name=f"Volunteer {n}",
+            )
+        )
+    users = User.objects.bulk_create(users)
+    coordinator, volunteers = users[0], users[1:]
+    profiles = VolunteerProfile.objects.bulk_create(
+        [VolunteerProfile(user=coordinator, capacity=5)]
+        + [
+            VolunteerProfile(user=user, capacity=plan[2])
+            for user, plan in zip(volunteers, plans, strict=True)
+        ]
+    )
+    coordinator_plan = (set(languages), needs, 5)
+    through_languages = VolunteerProfile.languages.through
+    through_needs = VolunteerProfile.needs.through
+    lang_rows, need_rows = [], []
+    for profile, (spoken, trained, _) in zip(profiles, [coordinator_plan, *plans], strict=True):
+        lang_rows += [
+            through_languages(volunteerprofile=profile, language=languages[c]) for c in spoken
+        ]
+        need_rows += [through_needs(volunteerprofile=profile, need=need) for need in trained]
+    through_languages.objects.bulk_create(lang_rows)
+    through_needs.objects.bulk_create(need_rows)
+    staff = [
+        {
+            "id": user.pk,
+            "languages": spoken,
+            "needs": {need.pk for need in trained},
+            "capacity": capacity,
+        }
+        for user, (spoken, trained, capacity) in zip(volunteers, plans, strict=True)
+    ]
+    return coordinator, staff, needs
+
+
+CASE_COLUMNS = [
+    "id",
+    "reference",
+    "receipt_hash",
+    "submission_key",
+    "for_whom",
+    "need_id",
+    "country",
+    "languages",
+    "language",
+    "urgent",
+    "description",
+    "contact_channel",
+    "contact_details",
+    "contact_safe_times",
+    "contact_code_word",
+    "status",
+    "created_at",
+    "needs_routing",
+    "volunteer_id",
+    "pool_notified_at",
+    "submitter_seen_at",
+    "closed_at",
+    "close_reason",
+    "first_response_at",
+    "escalated_at",
+    "content_destroyed_at",
+    "destroyed_by_submitter",
+]
+MESSAGE_COLUMNS = ["case_id", "author", "staff_user_id", "body", "created_at"]
+NOTE_COLUMNS = ["case_id", "author_id", "body", "created_at"]
+ASSIGNMENT_COLUMNS = [
+    "case_id",
+    "volunteer_id",
+    "assigned_at",
+    "opened_at",
+    "ended_at",
+    "end_reason",
+]
+REFERRAL_COLUMNS = [
+    "id",
+    "case_id",
+    "organisation_id",
+    "template_id",
+    "language",
+    "subject",
+    "body",
+    "consent_at",
+    "consent_by_id",
+    "status",
+    "created_by_id",
+    "created_at",
+    "sent_at",
+    "first_answer_at",
+    "outcome_at",
+    "failure_reason",
+    "outcome_note",
+    "follow_up_on",
+    "reminded_at",
+]
+EVENT_COLUMNS = ["referral_id", "status", "at", "by_id"]
+LOG_COLUMNS = ["case_id", "user_id", "action", "at"]
+
+
+class Desk:
+    """Generates the rows of one chunk of cases at a time."""
+
+    def __init__(
+        self, *, rng, now, total, staff, coordinator, needs, organisations, templates, texts
+    ):
+        self.rng, self.now, self.total = rng, now, total
+        self.staff, self.coordinator, self.needs = staff, coordinator, needs
+        self.organisations, self.templates, self.texts = organisations, templates, texts
+        self.load = {member["id"]: 0 for member in staff}
+        self.by_skill: dict[tuple[int, str], list[dict]] = {}
+        for member in staff:
+            for need in member["needs"]:
+                for code in member["languages"]:
+                    self.by_skill.setdefault((need, code), []).append(member)
+        self.countries = weighted(COUNTRIES)
+        self.codes = weighted(LANGUAGES)
+        self.reasons = weighted(CLOSE_REASONS)
+        self.channels = weighted(CHANNELS)
+        # Some organisations answer slowly: the referral review should find them stalled.
+        self.org_speed = {org: rng.choice((1.5, 3, 4, 6, 25)) for org in organisations}
+        self.referral_id = 0
+
+    def pick(self, kind: str) -> str:
+        return self.rng.choice(self.texts[kind])
+
+    def skilled(self, need: int, languages: list[str]) -> list[dict]:
+        for code in languages:
+            if (need, code) in self.by_skill:
+                return self.by_skill[(need, code)]
+        return self.staff
+
+    def chunk(self, first: int, last: int) -> dict[str, list[tuple]]:
+        rng, now = self.rng, self.now
+        rows = {
+            name: []
+            for name in ("case", "message", "note", "assignment", "referral", "event", "log")
+        }
+        span = 730 * 86400
+        for i in range(first, last):
+            # Oldest first; a little more traffic lately, as a desk grows.
+            age = span * (1 - ((i + rng.random()) / self.total) ** 0.8)
+            created = now - timedelta(seconds=age)
+            days = age / 86400
+            need = rng.choice(self.needs).pk
+            first_language = rng.choices(*self.codes)[0]
+            languages = [first_language]
+            if rng.random() < 0.6:
+                languages.append("en" if first_language != "en" else "fr")
+            if rng.random() < 0.15:
+                extra = rng.choices(*self.codes)[0]
+                if extra not in languages:
+                    languages.append(extra)
+            urgent = rng.random() < 0.08
+            if days <= 14:
+                status = rng.choices(
+                    ("new", "in_progress", "waiting", "referred", "closed"), (25, 35, 20, 10, 10)
+                )[0]
+            elif days <= 60:
+                status = rng.choices(
+                    ("in_progress", "waiting", "referred", "closed"), (8, 8, 4, 80)
+                )[0]
+            else:
+                status = "closed" if rng.random() < 0.995 else "waiting"
+            volunteer = None
+            if status == "closed":
+                volunteer = rng.choice(self.skilled(need, languages))["id"]
+            else:
+                for member in self.skilled(need, languages):
+                    if self.load[member["id"]] < member["capacity"]:
+                        volunteer = member["id"]
+                        self.load[volunteer] += 1
+                        break
+                if volunteer is None:
+                    status = "new"  # nobody free who fits: waiting in the pool
+            closed_at = close_reason = None
+            if status == "closed":
+                closed_at = min(
+                    created + timedelta(days=rng.uniform(0.5, 45)), now - timedelta(hours=1)
+                )
+                close_reason = rng.choices(*self.reasons)[0]
+            destroyed = closed_at is not None and closed_at < now - timedelta(days=90)
+            first_response = None
+            if volunteer and (status != "new"):
+                first_response = created + timedelta(hours=rng.uniform(0.2, 30))
+                if first_response > now:
+                    first_response = None
+            seen = closed_at or min(created + timedelta(days=rng.uniform(0, 10)), now)
+            channel = rng.choices(*self.channels)[0]
+            content = not destroyed
+            rows["case"].append(
+                (
+                    i,
+                    reference(i),
+                    hashlib.sha256(b"r%d" % i).hexdigest()
+                    if content
+                    else "destroyed:" + hashlib.sha256(b"d%d" % i).hexdigest()[:40],
+                    hashlib.sha256(b"k%d" % i).hexdigest() if content else None,
+                    "self" if rng.random() < 0.8 else "other",
+                    need,
+                    rng.choices(*self.countries)[0],
+                    json.dumps(languages),
+                    first_language,
+                    urgent,
+                    self.pick("description") if content else self.pick("blank"),
+                    channel if content else "none",
+                    self.pick("contact") if content and channel != "none" else self.pick("blank"),
+                    self.pick("times") if content and channel != "none" else self.pick("blank"),
+                    self.pick("code") if content and rng.random() < 0.3 else self.pick("blank"),
+                    status,
+                    created,
+                    False,
+                    volunteer,
+                    created + timedelta(minutes=2) if volunteer is None else None,
+                    seen,
+                    closed_at,
+                    close_reason or "",
+                    first_response,
+                    created + timedelta(hours=3) if urgent and first_response is None else None,
+                    closed_at + timedelta(days=90) if destroyed else None,
+                    destroyed and close_reason == "deleted",
+                )
+            )
+            if volunteer:
+                assigned = created + timedelta(minutes=rng.uniform(1, 120))
+                rows["assignment"].append(
+                    (
+                        i,
+                        volunteer,
+                        assigned,
+                        assigned + timedelta(minutes=rng.uniform(5, 600)),
+                        closed_at,
+                        "closed" if closed_at else "",
+                    )
+                )
+                rows["log"].append((i, volunteer, "view", assigned + timedelta(minutes=10)))
+            if content:
+                t = created
+                count = {"new": rng.randint(0, 1)}.get(status, rng.randint(1, 6))
+                for n in range(count):
+                    t = t + timedelta(hours=rng.uniform(0.5, 40))
+                    if t > now:
+                        break
+                    staff_turn = bool(volunteer) and n % 2 == 0
+                    rows["message"].append(
+                        (
+                            i,
+                            "staff" if staff_turn else "submitter",
+                            volunteer if staff_turn else None,
+                            self.pick("staff" if staff_turn else "submitter"),
+                            t,
+                        )
+                    )
+                    if staff_turn:
+                        rows["log"].append((i, volunteer, "reply", t))
+                if volunteer and rng.random() < 0.35:
+                    rows["note"].append(
+                        (
+                            i,
+                            volunteer,
+                            self.pick("note"),
+                            created + timedelta(hours=rng.uniform(1, 48)),
+                        )
+                    )
+            if volunteer and (
+                status == "referred" or close_reason == "referred" or rng.random() < 0.05
+            ):
+                self.referral(
+                    rows,
+                    i,
+                    created,
+                    volunteer,
+                    first_language,
+                    content,
+                    open_case=status != "closed",
+                )
+        return rows
+
+    def referral(self, rows, case_id, created, volunteer, language, content, *, open_case):
+        rng, now = self.rng, self.now
+        self.referral_id += 1
+        rid = self.referral_id
+        org = rng.choice(self.organisations)
+        made = min(created + timedelta(days=rng.uniform(0.5, 6)), now - timedelta(minutes=30))
+        age = (now - made).days
+        sent = made + timedelta(hours=rng.uniform(0.1, 24))
+        if sent > now:
+            sent = None
+        speed = self.org_speed[org]
+        answer = outcome = None
+        if sent is None:
+            status = "drafted"
+        else:
+            answer = sent + timedelta(days=rng.expovariate(1 / speed))
+            if answer > now or rng.random() < 0.12:
+                answer = None
+            if answer is None:
+                status = "no_response" if age > 30 else "sent"
+            elif age < 10 and open_case:
+                status = rng.choice(("acknowledged", "accepted"))
+            else:
+                status = rng.choices(
+                    ("acknowledged", "accepted", "declined", "completed"), (8, 22, 20, 50)
+                )[0]
+            if status in {"declined", "completed", "no_response"}:
+                outcome = min((answer or sent) + timedelta(days=rng.uniform(1, 30)), now)
+        failure = ""
+        if status == "declined":
+            failure = rng.choice(("no_capacity", "criteria", "unreachable", "other"))
+        elif status == "no_response":
+            failure = "unreachable"
+        follow_up = None
+        if status in {"sent", "acknowledged", "accepted"}:
+            follow_up = (sent + timedelta(days=7)).date()
+        rows["referral"].append(
+            (
+                rid,
+                case_id,
+                org,
+                rng.choice(self.templates) if self.templates else None,
+                language,
+                self.pick("subject" if content else "blank"),
+                self.pick("referral" if content else "blank"),
+                made,
+                volunteer,
+                status,
+                volunteer,
+                made,
+                sent,
+                answer,
+                outcome,
+                failure,
+                self.pick("outcome" if content and outcome else "blank"),
+                follow_up,
+                None,
+            )
+        )
+        rows["event"].append((rid, "drafted", made, volunteer))
+        if sent:
+            rows["event"].append((rid, "sent", sent, volunteer))
+        if answer:
+            first = "acknowledged" if status != "declined" else "declined"
+            rows["event"].append((rid, first, answer, volunteer))
+            if status not in {first, "sent"}:
+                rows["event"].append((rid, status, outcome or answer, volunteer))
+        elif status == "no_response":
+            rows["event"].append((rid, status, outcome, volunteer))
+        rows["log"].append((case_id, volunteer, "referral", made))
+
+
+TABLES = {
+    "case": ("helpdesk_case", CASE_COLUMNS),
+    "message": ("helpdesk_message", MESSAGE_COLUMNS),
+    "note": ("helpdesk_note", NOTE_COLUMNS),
+    "assignment": ("helpdesk_assignment", ASSIGNMENT_COLUMNS),
+    "referral": ("helpdesk_referral", REFERRAL_COLUMNS),
+    "event": ("helpdesk_referralevent", EVENT_COLUMNS),
+    "log": ("helpdesk_accesslogentry", LOG_COLUMNS),
+}
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+
+    def lap(label: str, since: float) -> float:
+        moment = time.monotonic()
+        print(f"  {label:<34} {moment - since:7.1f} s", flush=True)
+        return moment
+
+    print(f"Seeding {args.cases:,} cases into {environment.DATABASE}")
+    recreate_database()
+    environment.apply()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from resources.loader import load_resources
+    from resources.models import Organisation, ReferralTemplate
+
+    t = lap("database dropped and created", started)
+    call_command("migrate", verbosity=0, interactive=False)
+    t = lap("migrations", t)
+    load_resources()
+    t = lap("library (load_resources)", t)
+    coordinator, staff, needs = make_staff(rng)
+    t = lap(f"{VOLUNTEERS} volunteers and a coordinator", t)
+    texts = encrypt_pool()
+    t = lap(f"{sum(map(len, texts.values()))} ciphertexts", t)
+
+    desk = Desk(
+        rng=rng,
+        now=timezone.now(),
+        total=args.cases,
+        staff=staff,
+        coordinator=coordinator,
+        needs=needs,
+        organisations=list(Organisation.objects.values_list("pk", flat=True)),
+        templates=list(ReferralTemplate.objects.values_list("pk", flat=True)),
+        texts=texts,
+    )
+    counts = dict.fromkeys(TABLES, 0)
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        for first in range(1, args.cases + 1, CHUNK):
+            rows = desk.chunk(first, min(first + CHUNK, args.cases + 1))
+            with raw.transaction():
+                for name, (table, columns) in TABLES.items():
+                    copy_rows(cursor, table, columns, rows[name])
+                    counts[name] += len(rows[name])
+            print(f"    {min(first + CHUNK - 1, args.cases):>9,} cases", flush=True)
+        t = lap("rows copied", t)
+        for table, _ in TABLES.values():
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            highest = f"SELECT coalesce(max(id), 1) FROM {table}"  # noqa: S608 - our names
+            cursor.execute(f"SELECT setval({sequence}, ({highest}))")
+        cursor.execute("VACUUM ANALYZE") if raw.autocommit else cursor.execute("ANALYZE")
+        t = lap("sequences and ANALYZE", t)
+    for name, count in counts.items():
+        print(f"  {TABLES[name][0]:<26} {count:>10,} rows")
+    print(f"Seeded in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
