@@ -280,6 +280,9 @@ MFA_ADAPTER = "helpdesk.mfa.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("SITE_NAME", "") or "Haven"
 MFA_RECOVERY_CODE_COUNT = 10
+# Accept the code of the 30-second step before and after the current one: phones drift,
+# and a code typed as the step turns must not fail. A used code is still refused.
+MFA_TOTP_TOLERANCE = 1
 
 # The anonymous side.
 RECEIPT_FAILURES_PER_ADDRESS = env_int("RECEIPT_FAILURES_PER_ADDRESS", 10, minimum=1)
