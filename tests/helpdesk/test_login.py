@@ -108,3 +108,14 @@ def test_public_sign_up_is_closed(client, db):
     assert response.status_code == 200
     assert "closed" in response.content.decode().lower()
     assert not User.objects.filter(email="someone@example.org").exists()
+
+
+def test_the_code_of_the_step_just_passed_is_still_accepted_once(client, volunteer):
+    client.post(reverse("account_login"), {"login": volunteer.email, "password": PASSWORD})
+    code = totp_code(volunteer, offset=-1)
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.get(reverse("desk")).status_code == 200
+    client.post(reverse("account_logout"))
+    client.post(reverse("account_login"), {"login": volunteer.email, "password": PASSWORD})
+    client.post(reverse("mfa_authenticate"), {"code": code})  # the same code again
+    assert client.get(reverse("desk")).status_code == 302
