@@ -1,0 +1,316 @@
+"""Serve the seeded `haven_bench` database with gunicorn (production settings, 2 sync
+workers, 127.0.0.1 only, no access log) and load each page with wrk: 1 thread, a
+warm-up, then 8 and 32 connections. Records requests/s, p50/p95/p99, SQL queries per
+request (counted once per page in-process) and the workers' resident memory; writes
+bench/results/<cases>.json and .md and prints the change against the previous run.
+
+    python bench/run.py [--duration 10] [--warmup 3] [--port 8765]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import environment  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+LUA = HERE / "report.lua"
+CONNECTIONS = (8, 32)
+
+
+def staff_session(user) -> str:
+    """A signed-in session that has passed the second factor, as the login flow leaves
+    it: Django's auth keys plus allauth's record of a password and a TOTP step."""
+    from importlib import import_module
+
+    from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    now = time.time()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    store["account_authentication_methods_user"] = str(user.pk)
+    store.create()
+    return store.session_key
+
+
+def pages() -> list[dict]:
+    """The pages to load, each with the session it needs (None: anonymous)."""
+    from django.db.models import Count, Q
+
+    from helpdesk.models import Case, User
+    from helpdesk.roles import Role
+
+    coordinator = User.objects.get(role=Role.COORDINATOR)
+    # The busiest volunteer: a full desk, and the pool they may claim from.
+    volunteer = (
+        User.objects.filter(role=Role.VOLUNTEER)
+        .annotate(open=Count("cases", filter=~Q(cases__status=Case.Status.CLOSED)))
+        .order_by("-open", "pk")
+        .first()
+    )
+    case = (
+        Case.objects.open()
+        .with_content()
+        .filter(volunteer=volunteer)
+        .annotate(n=Count("messages"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    top_language = case.language
+    volunteer_session = staff_session(volunteer)
+    coordinator_session = staff_session(coordinator)
+    two_years = (date.today() - timedelta(days=729)).isoformat()
+    return [
+        {"name": "bare view", "path": "/bench/bare/", "session": None},
+        {"name": "intake form GET", "path": "/write/", "session": None},
+        {"name": "volunteer's cases", "path": "/desk/", "session": volunteer_session},
+        {"name": "pool (volunteer)", "path": "/desk/pool/", "session": volunteer_session},
+        {"name": "pool (coordinator)", "path": "/desk/pool/", "session": coordinator_session},
+        {
+            "name": "case workspace",
+            "path": f"/desk/cases/{case.reference}/",
+            "session": volunteer_session,
+        },
+        {
+            "name": "all cases, filtered",
+            "path": f"/desk/cases/?status=closed&language={top_language}",
+            "session": coordinator_session,
+        },
+        {
+            "name": "referral review (90 days)",
+            "path": "/desk/reports/referrals/",
+            "session": coordinator_session,
+        },
+        {
+            "name": "referral review (2 years)",
+            "path": f"/desk/reports/referrals/?start={two_years}",
+            "session": coordinator_session,
+        },
+        {
+            "name": "desk health (90 days)",
+            "path": "/desk/reports/health/",
+            "session": coordinator_session,
+        },
+        {
+            "name": "desk health (2 years)",
+            "path": f"/desk/reports/health/?start={two_years}",
+            "session": coordinator_session,
+        },
+    ]
+
+
+def count_queries(page: dict) -> tuple[int, int]:
+    """Status and SQL queries of one request, after one request to warm the caches."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    if page["session"]:
+        client.cookies[settings.SESSION_COOKIE_NAME] = page["session"]
+    client.get(page["path"])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(page["path"])
+    return response.status_code, len(captured)
+
+
+def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "helpdesk.wsgi",
+        "--config", str(ROOT / "gunicorn.conf.py"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", "2",
+        "--worker-class", "sync",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    url = f"http://127.0.0.1:{port}/bench/bare/"
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer on 127.0.0.1")
+
+
+def worker_rss_mb(server: subprocess.Popen) -> list[float]:
+    command = ["ps", "-o", "rss=", "--ppid", str(server.pid)]
+    out = subprocess.run(command, capture_output=True, text=True).stdout  # noqa: S603, S607
+    return [round(int(kb) / 1024, 1) for kb in out.split()]
+
+
+def wrk(url: str, session: str | None, connections: int, seconds: int) -> dict:
+    from django.conf import settings
+
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA)]
+    if session:
+        command += ["-H", f"Cookie: {settings.SESSION_COOKIE_NAME}={session}"]
+    command += ["--timeout", "30s", url]  # a slow page is measured, not dropped at 2 s
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(line for line in out.splitlines() if line.startswith("JSON "))
+    raw = json.loads(line[5:])
+    seconds_run = raw["duration_us"] / 1e6
+    return {
+        "rps": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": round(raw["p50"] / 1000, 2),
+        "p95_ms": round(raw["p95"] / 1000, 2),
+        "p99_ms": round(raw["p99"] / 1000, 2),
+        "requests": raw["requests"],
+        "errors": raw["errors"],
+        "non_2xx_3xx": raw["status_errors"],
+    }
+
+
+def markdown(result: dict) -> str:
+    bare = result["pages"][0]
+    lines = [
+        f"# Haven benchmark: {result['cases']:,} cases",
+        "",
+        f"{result['date']}, commit `{result['commit']}`, {result['cpus']} CPUs; gunicorn 2 sync "
+        f"workers, wrk 1 thread, {result['duration_s']} s per run after a "
+        f"{result['warmup_s']} s warm-up. Worker RSS at the end: "
+        f"{', '.join(f'{mb} MB' for mb in result['worker_rss_mb'])} "
+        f"(peak seen {result['worker_rss_peak_mb']} MB).",
+        "",
+        "| page | SQL | c | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for page in result["pages"]:
+        for c in CONNECTIONS:
+            run = page["runs"][str(c)]
+            share = 100 * run["rps"] / bare["runs"][str(c)]["rps"]
+            errors = run["errors"] + run["non_2xx_3xx"]
+            lines.append(
+                f"| {page['name']} | {page['queries']} | {c} | {run['rps']:.0f} | "
+                f"{share:.0f} % | {run['p50_ms']:.1f} | {run['p95_ms']:.1f} | "
+                f"{run['p99_ms']:.1f} | {errors} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def compare(previous: dict, result: dict) -> None:
+    before = {page["name"]: page for page in previous["pages"]}
+    print(f"\nChange against the previous run ({previous['date']}, {previous['commit']}):")
+    for page in result["pages"]:
+        old = before.get(page["name"])
+        if old is None:
+            continue
+        for c in CONNECTIONS:
+            new_run, old_run = page["runs"][str(c)], old["runs"].get(str(c))
+            if not old_run:
+                continue
+            rps = 100 * (new_run["rps"] / old_run["rps"] - 1)
+            print(
+                f"  {page['name']:<28} c{c:<3} req/s {old_run['rps']:>7.0f} -> "
+                f"{new_run['rps']:>7.0f} ({rps:+.0f} %)  p95 {old_run['p95_ms']:.1f} -> "
+                f"{new_run['p95_ms']:.1f} ms  SQL {old['queries']} -> {page['queries']}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: sudo apt-get install wrk (make bench does it as root)")
+
+    env = environment.bench_environment()
+    environment.apply()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from helpdesk.models import Case
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    cases = Case.objects.count()
+    targets = pages()
+    for page in targets:
+        page["status"], page["queries"] = count_queries(page)
+        print(f"  {page['name']:<28} HTTP {page['status']}  {page['queries']:>3} SQL queries")
+        if page["status"] != 200:
+            raise SystemExit(f"{page['path']} answered {page['status']}, not 200")
+
+    server = start_gunicorn(args.port, env)
+    peak = 0.0
+    try:
+        for page in targets:
+            url = f"http://127.0.0.1:{args.port}{page['path']}"
+            wrk(url, page["session"], CONNECTIONS[0], args.warmup)
+            page["runs"] = {}
+            for c in CONNECTIONS:
+                run = wrk(url, page["session"], c, args.duration)
+                page["runs"][str(c)] = run
+                peak = max([peak, *worker_rss_mb(server)])
+                print(
+                    f"  {page['name']:<28} c{c:<3} {run['rps']:>7.0f} req/s  "
+                    f"p50 {run['p50_ms']:>7.1f}  p95 {run['p95_ms']:>7.1f}  "
+                    f"p99 {run['p99_ms']:>7.1f} ms  errors {run['errors'] + run['non_2xx_3xx']}",
+                    flush=True,
+                )
+        rss = worker_rss_mb(server)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: S603, S607
+    result = {
+        "cases": cases,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "cpus": os.cpu_count(),
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "worker_rss_mb": rss,
+        "worker_rss_peak_mb": peak,
+        "pages": [
+            {key: page[key] for key in ("name", "path", "queries", "runs")} for page in targets
+        ],
+    }
+    for page in result["pages"]:
+        if page["name"] == "case workspace":
+            page["path"] = "/desk/cases/<reference>/"  # no case reference in the results
+    RESULTS.mkdir(exist_ok=True)
+    target = RESULTS / f"{cases}.json"
+    previous = json.loads(target.read_text()) if target.exists() else None
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{cases}.md").write_text(markdown(result))
+    print(f"\nWrote {target.relative_to(ROOT)} and {target.with_suffix('.md').relative_to(ROOT)}")
+    if previous:
+        compare(previous, result)
+
+
+if __name__ == "__main__":
+    main()
