@@ -88,3 +88,16 @@ lock: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles test-artifacts
+
+# Load test against a seeded PostgreSQL (127.0.0.1:5432, database haven_bench, dropped
+# and made anew) and the local Redis: `make bench` seeds 100,000 cases,
+# `make bench CASES=1000000` a million. Results land in bench/results/.
+CASES ?= 100000
+.PHONY: bench
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "The benchmark needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+	$(BIN)/python bench/seed.py --cases $(CASES)
+	$(BIN)/python bench/run.py

@@ -207,8 +207,9 @@ def markdown(result: dict) -> str:
             run = page["runs"][str(c)]
             share = 100 * run["rps"] / bare["runs"][str(c)]["rps"]
             errors = run["errors"] + run["non_2xx_3xx"]
+            rps = f"{run['rps']:.0f}" if run["rps"] >= 10 else f"{run['rps']:.1f}"
             lines.append(
-                f"| {page['name']} | {page['queries']} | {c} | {run['rps']:.0f} | "
+                f"| {page['name']} | {page['queries']} | {c} | {rps} | "
                 f"{share:.0f} % | {run['p50_ms']:.1f} | {run['p95_ms']:.1f} | "
                 f"{run['p99_ms']:.1f} | {errors} |"
             )
