@@ -121,8 +121,9 @@ def pages() -> list[dict]:
     ]
 
 
-def count_queries(page: dict) -> tuple[int, int]:
-    """Status and SQL queries of one request, after one request to warm the caches."""
+def count_queries(page: dict) -> tuple[int, int, float]:
+    """Status, SQL queries and milliseconds of one request served in-process, after one
+    request to warm the caches: a figure even for a page too slow for wrk."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -132,9 +133,11 @@ def count_queries(page: dict) -> tuple[int, int]:
     if page["session"]:
         client.cookies[settings.SESSION_COOKIE_NAME] = page["session"]
     client.get(page["path"])
+    started = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(page["path"])
-    return response.status_code, len(captured)
+    elapsed = round(1000 * (time.perf_counter() - started), 1)
+    return response.status_code, len(captured), elapsed
 
 
 def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
@@ -158,6 +161,23 @@ def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("gunicorn did not answer on 127.0.0.1")
+
+
+def wait_until_idle(port: int) -> None:
+    """Requests wrk left queued keep the workers busy after it stops; the next page must
+    not pay for them. Idle means the bare view answers fast three times in a row."""
+    url = f"http://127.0.0.1:{port}/bench/bare/"
+    fast = 0
+    deadline = time.monotonic() + 300
+    while fast < 3 and time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - local
+                response.read()
+        except OSError:  # still busy, or a worker timed out and was replaced
+            fast = 0
+            continue
+        fast = fast + 1 if time.monotonic() - started < 0.05 else 0
 
 
 def worker_rss_mb(server: subprocess.Popen) -> list[float]:
@@ -199,8 +219,12 @@ def markdown(result: dict) -> str:
         f"{', '.join(f'{mb} MB' for mb in result['worker_rss_mb'])} "
         f"(peak seen {result['worker_rss_peak_mb']} MB).",
         "",
-        "| page | SQL | c | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "A page with no request finished within a run shows —: its in-process time (one "
+        "request, nothing else running) is the figure to read.",
+        "",
+        "| page | SQL | in-process ms | c | req/s | % of bare | p50 ms | p95 ms | p99 ms "
+        "| errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for page in result["pages"]:
         for c in CONNECTIONS:
@@ -208,10 +232,14 @@ def markdown(result: dict) -> str:
             share = 100 * run["rps"] / bare["runs"][str(c)]["rps"]
             errors = run["errors"] + run["non_2xx_3xx"]
             rps = f"{run['rps']:.0f}" if run["rps"] >= 10 else f"{run['rps']:.1f}"
+            single = page.get("single_ms", "")
+            if run["requests"]:
+                latency = f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f}"
+            else:
+                latency = "— | — | —"
             lines.append(
-                f"| {page['name']} | {page['queries']} | {c} | {rps} | "
-                f"{share:.0f} % | {run['p50_ms']:.1f} | {run['p95_ms']:.1f} | "
-                f"{run['p99_ms']:.1f} | {errors} |"
+                f"| {page['name']} | {page['queries']} | {single} | {c} | {rps} | "
+                f"{share:.0f} % | {latency} | {errors} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -258,8 +286,11 @@ def main() -> None:
     cases = Case.objects.count()
     targets = pages()
     for page in targets:
-        page["status"], page["queries"] = count_queries(page)
-        print(f"  {page['name']:<28} HTTP {page['status']}  {page['queries']:>3} SQL queries")
+        page["status"], page["queries"], page["single_ms"] = count_queries(page)
+        print(
+            f"  {page['name']:<28} HTTP {page['status']}  {page['queries']:>3} SQL queries  "
+            f"{page['single_ms']:>8.1f} ms in-process"
+        )
         if page["status"] != 200:
             raise SystemExit(f"{page['path']} answered {page['status']}, not 200")
 
@@ -271,6 +302,7 @@ def main() -> None:
             wrk(url, page["session"], CONNECTIONS[0], args.warmup)
             page["runs"] = {}
             for c in CONNECTIONS:
+                wait_until_idle(args.port)
                 run = wrk(url, page["session"], c, args.duration)
                 page["runs"][str(c)] = run
                 peak = max([peak, *worker_rss_mb(server)])
@@ -283,7 +315,11 @@ def main() -> None:
         rss = worker_rss_mb(server)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=45)
+        except subprocess.TimeoutExpired:  # workers stuck on a slow page past graceful_timeout
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
     git = ["git", "rev-parse", "--short", "HEAD"]
     commit = subprocess.run(git, cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: S603, S607
@@ -297,7 +333,8 @@ def main() -> None:
         "worker_rss_mb": rss,
         "worker_rss_peak_mb": peak,
         "pages": [
-            {key: page[key] for key in ("name", "path", "queries", "runs")} for page in targets
+            {key: page[key] for key in ("name", "path", "queries", "single_ms", "runs")}
+            for page in targets
         ],
     }
     for page in result["pages"]:
