@@ -255,10 +255,10 @@ def compare(previous: dict, result: dict) -> None:
             new_run, old_run = page["runs"][str(c)], old["runs"].get(str(c))
             if not old_run:
                 continue
-            rps = 100 * (new_run["rps"] / old_run["rps"] - 1)
+            rps = f"{100 * (new_run['rps'] / old_run['rps'] - 1):+.0f} %" if old_run["rps"] else "—"
             print(
                 f"  {page['name']:<28} c{c:<3} req/s {old_run['rps']:>7.0f} -> "
-                f"{new_run['rps']:>7.0f} ({rps:+.0f} %)  p95 {old_run['p95_ms']:.1f} -> "
+                f"{new_run['rps']:>7.0f} ({rps})  p95 {old_run['p95_ms']:.1f} -> "
                 f"{new_run['p95_ms']:.1f} ms  SQL {old['queries']} -> {page['queries']}"
             )
 
