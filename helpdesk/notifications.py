@@ -103,13 +103,7 @@ def notify_submitter_message(message_id: int) -> bool:
         .filter(messages__pk=message_id, messages__author=Message.Author.SUBMITTER)
         .first()
     )
-    if case is None or case.volunteer_id is None:
-        return False
-    volunteer = User.objects.filter(pk=case.volunteer_id, is_active=True).first()
-    if volunteer is None:
-        return False
-    context = {"reference": case.reference, "url": case_url(case)}
-    return bool(send_once(f"message:{message_id}", "submitter_message", context, [volunteer.email]))
+    return notify_case_volunteer(case, key=f"message:{message_id}", notice="submitter_message")
 
 
 def notify_escalation(case_id: int) -> int:
@@ -155,14 +149,17 @@ def notify_referral_follow_up(referral_id: int) -> bool:
     if referral is None or referral.status not in OPEN:
         return False
     case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=referral.case_id).first()
+    return notify_case_volunteer(
+        case, key=f"referral-follow-up:{referral_id}", notice="referral_follow_up"
+    )
+
+
+def notify_case_volunteer(case: Case | None, *, key: str, notice: str) -> bool:
+    """Send `notice` once to the case's volunteer, if it has an active one."""
     if case is None or case.volunteer_id is None:
         return False
     volunteer = User.objects.filter(pk=case.volunteer_id, is_active=True).first()
     if volunteer is None:
         return False
     context = {"reference": case.reference, "url": case_url(case)}
-    return bool(
-        send_once(
-            f"referral-follow-up:{referral_id}", "referral_follow_up", context, [volunteer.email]
-        )
-    )
+    return bool(send_once(key, notice, context, [volunteer.email]))

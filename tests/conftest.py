@@ -94,6 +94,17 @@ def make_staff(email: str, role: Role, *, mfa: bool = True, first_name: str = ""
     return user
 
 
+def train(user: User, *, languages, needs, capacity: int) -> User:
+    """Give a staff member languages, needs and a capacity, as a coordinator would."""
+    from resources.models import Language, Need
+
+    user.profile.languages.set(Language.objects.filter(code__in=languages))
+    user.profile.needs.set(Need.objects.filter(slug__in=needs))
+    user.profile.capacity = capacity
+    user.profile.save()
+    return user
+
+
 def totp_code(user: User, *, offset: int = 0) -> str:
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     secret = decrypt(authenticator.data["secret"])

@@ -8,18 +8,14 @@ from helpdesk import cases
 from helpdesk.models import AccessLogEntry, Assignment, Case, Message, Note
 from helpdesk.roles import Role
 from intake import receipts
-from resources.models import Language, Need
-from tests.conftest import make_staff, sign_in
+from resources.models import Need
+from tests.conftest import make_staff, sign_in, train
 
 CANARY = "CANARY-desk-content"
 
 
 def trained(user, languages=("ar", "en"), needs=("leave", "asylum-be"), capacity=3):
-    user.profile.languages.set(Language.objects.filter(code__in=languages))
-    user.profile.needs.set(Need.objects.filter(slug__in=needs))
-    user.profile.capacity = capacity
-    user.profile.save()
-    return user
+    return train(user, languages=languages, needs=needs, capacity=capacity)
 
 
 def new_case(*, need="leave", languages=("ar",), urgent=False, volunteer=None) -> Case:

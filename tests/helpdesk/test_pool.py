@@ -16,8 +16,8 @@ from kombu.exceptions import OperationalError
 from helpdesk import cases, casework, routing, tasks
 from helpdesk.models import Case, User
 from helpdesk.roles import Role
-from resources.models import Language, Need
-from tests.conftest import make_staff
+from resources.models import Need
+from tests.conftest import make_staff, train
 
 CANARY = "CANARY-background-9c41-never-in-mail-log-or-task"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -27,11 +27,7 @@ def trained(
     email: str, *, languages=("ar",), needs=("leave",), capacity=2, role=Role.VOLUNTEER
 ) -> User:
     user = make_staff(email, role, mfa=False)
-    user.profile.languages.set(Language.objects.filter(code__in=languages))
-    user.profile.needs.set(Need.objects.filter(slug__in=needs))
-    user.profile.capacity = capacity
-    user.profile.save()
-    return user
+    return train(user, languages=languages, needs=needs, capacity=capacity)
 
 
 def submitted(*, need="leave", languages=("ar",), urgent=False) -> Case:

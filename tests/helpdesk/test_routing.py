@@ -8,8 +8,8 @@ from helpdesk import routing
 from helpdesk.models import Assignment, Case
 from helpdesk.roles import Role
 from helpdesk.routing import Candidate, CaseFacts, decide
-from resources.models import Language, Need
-from tests.conftest import make_staff
+from resources.models import Need
+from tests.conftest import make_staff, train
 
 TODAY = date(2026, 11, 24)
 LANGUAGES = ["en", "fr", "ar", "fa", "ru"]
@@ -103,11 +103,7 @@ def test_any_decision_respects_need_language_capacity_and_is_stable(case, pool):
 
 def staff_for(email, languages, needs, capacity=2):
     user = make_staff(email, Role.VOLUNTEER)
-    user.profile.languages.set(Language.objects.filter(code__in=languages))
-    user.profile.needs.set(Need.objects.filter(slug__in=needs))
-    user.profile.capacity = capacity
-    user.profile.save()
-    return user
+    return train(user, languages=languages, needs=needs, capacity=capacity)
 
 
 def new_case(need="leave", languages=("ar",), urgent=False, n=[0]):  # noqa: B006
