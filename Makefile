@@ -101,3 +101,13 @@ bench: $(VENV)/.installed
 	  else echo "The benchmark needs wrk: sudo apt-get install wrk"; exit 1; fi; }
 	$(BIN)/python bench/seed.py --cases $(CASES)
 	$(BIN)/python bench/run.py
+
+# Faults on real services (issue 7): submissions while Redis stops, a Celery worker is
+# killed and PostgreSQL restarts; then every receipted case must exist, routed once.
+.PHONY: chaos fuzz
+chaos: $(VENV)/.installed
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
+
+# Hostile input at volume against a running server: no 5xx, no half-stored case.
+fuzz: $(VENV)/.installed
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
