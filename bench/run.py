@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 LUA = HERE / "report.lua"
+POST_LUA = HERE / "post.lua"
 CONNECTIONS = (8, 32)
 
 
@@ -53,6 +54,63 @@ def staff_session(user) -> str:
     store["account_authentication_methods_user"] = str(user.pk)
     store.create()
     return store.session_key
+
+
+def concern_form() -> tuple[str, str]:
+    """A filled-in concern form as the browser would post it (url-encoded, its
+    submission key left as __KEY__ for post.lua) and the Cookie header its CSRF token
+    needs: fetched from /write/ like a visitor would."""
+    import re
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from django.test import Client
+
+    from resources.models import Need
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    page = client.get("/write/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    cookie = f"{settings.CSRF_COOKIE_NAME}={client.cookies[settings.CSRF_COOKIE_NAME].value}"
+    form = {
+        "csrfmiddlewaretoken": token,
+        "for_whom": "self",
+        "need": Need.objects.get(slug="asylum-be").pk,
+        "country": "UG",
+        "language_1": "en",
+        "language_2": "fr",
+        "language_3": "",
+        "in_danger": "no",
+        "description": "Neighbours found out about my partner and threatened us. "
+        "We need to know whether we can ask for protection in Belgium.",
+        "contact_channel": "none",
+        "consent": "on",
+        "submission_key": "__KEY__",
+    }
+    return urlencode(form), cookie
+
+
+def submitter_session() -> str:
+    """The session of a person who sent a concern through the form and opened their
+    inbox with the receipt they were shown, as a visitor does it."""
+    import re
+
+    from django.conf import settings
+    from django.test import Client
+
+    form, cookie = concern_form()
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")
+    client.cookies.load(cookie)
+    data = form.replace("__KEY__", f"bench-inbox-{time.time_ns()}")
+    page = client.post(
+        "/write/", data, content_type="application/x-www-form-urlencoded"
+    ).content.decode()
+    receipt = re.search(r'id="receipt-code"[^>]*value="([0-9A-Z-]+)"', page).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post("/follow-up/", {"receipt": receipt, "csrfmiddlewaretoken": token})
+    if response.status_code != 302:
+        raise SystemExit("could not open the bench case's inbox with its receipt")
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def pages() -> list[dict]:
@@ -85,6 +143,8 @@ def pages() -> list[dict]:
     return [
         {"name": "bare view", "path": "/bench/bare/", "session": None},
         {"name": "intake form GET", "path": "/write/", "session": None},
+        {"name": "intake form POST", "path": "/write/", "session": None, "post": concern_form()},
+        {"name": "inbox", "path": "/follow-up/inbox/", "session": submitter_session()},
         {"name": "volunteer's cases", "path": "/desk/", "session": volunteer_session},
         {"name": "pool (volunteer)", "path": "/desk/pool/", "session": volunteer_session},
         {"name": "pool (coordinator)", "path": "/desk/pool/", "session": coordinator_session},
@@ -129,13 +189,22 @@ def count_queries(page: dict) -> tuple[int, int, float]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")
     if page["session"]:
         client.cookies[settings.SESSION_COOKIE_NAME] = page["session"]
-    client.get(page["path"])
+
+    def request():
+        if "post" not in page:
+            return client.get(page["path"])
+        form, cookie = page["post"]
+        client.cookies.load(cookie)
+        body = form.replace("__KEY__", f"bench-single-{time.time_ns()}")
+        return client.post(page["path"], body, content_type="application/x-www-form-urlencoded")
+
+    request()
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(page["path"])
+        response = request()
     elapsed = round(1000 * (time.perf_counter() - started), 1)
     return response.status_code, len(captured), elapsed
 
@@ -186,14 +255,30 @@ def worker_rss_mb(server: subprocess.Popen) -> list[float]:
     return [round(int(kb) / 1024, 1) for kb in out.split()]
 
 
-def wrk(url: str, session: str | None, connections: int, seconds: int) -> dict:
+def wrk(url: str, page: dict, connections: int, seconds: int) -> dict:
+    """One wrk run against `url`; for a form post, also the cases it really created."""
+    import tempfile
+
     from django.conf import settings
 
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA)]
-    if session:
-        command += ["-H", f"Cookie: {settings.SESSION_COOKIE_NAME}={session}"]
-    command += ["--timeout", "30s", url]  # a slow page is measured, not dropped at 2 s
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    from helpdesk.models import Case
+
+    with tempfile.TemporaryDirectory() as scratch:
+        script, arguments = LUA, []
+        if "post" in page:
+            form, cookie = page["post"]
+            script = Path(scratch) / "post.lua"
+            script.write_text(POST_LUA.read_text() + "\n" + LUA.read_text())
+            (Path(scratch) / "form").write_text(form)
+            arguments = ["--", str(Path(scratch) / "form"), cookie]
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+        command += ["-s", str(script)]
+        if page["session"]:
+            command += ["-H", f"Cookie: {settings.SESSION_COOKIE_NAME}={page['session']}"]
+        command += ["--timeout", "30s", url, *arguments]  # a slow page is measured, not dropped
+        cases_before = Case.objects.count()
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        created = Case.objects.count() - cases_before
     line = next(line for line in out.splitlines() if line.startswith("JSON "))
     raw = json.loads(line[5:])
     seconds_run = raw["duration_us"] / 1e6
@@ -205,6 +290,11 @@ def wrk(url: str, session: str | None, connections: int, seconds: int) -> dict:
         "requests": raw["requests"],
         "errors": raw["errors"],
         "non_2xx_3xx": raw["status_errors"],
+        **(
+            {"cases_created": created, "cases_per_s": round(created / seconds_run, 1)}
+            if "post" in page
+            else {}
+        ),
     }
 
 
@@ -241,6 +331,16 @@ def markdown(result: dict) -> str:
                 f"| {page['name']} | {page['queries']} | {single} | {c} | {rps} | "
                 f"{share:.0f} % | {latency} | {errors} |"
             )
+    for page in result["pages"]:
+        for c in CONNECTIONS:
+            run = page["runs"][str(c)]
+            if "cases_created" in run:
+                share = 100 * run["cases_per_s"] / bare["runs"][str(c)]["rps"]
+                lines.append(
+                    f"\n{page['name']} at {c} connections: {run['cases_created']:,} cases "
+                    f"really created, {run['cases_per_s']:.0f} cases/s = {share:.0f} % of the "
+                    "bare view's requests/s."
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -268,6 +368,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: run only the pages whose name holds one (and the bare "
+        "view); the results are then printed, not written",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: sudo apt-get install wrk (make bench does it as root)")
@@ -275,6 +381,7 @@ def main() -> None:
     env = environment.bench_environment()
     environment.apply()
     import django
+    import redis
 
     django.setup()
     from django.core.management import call_command
@@ -284,7 +391,12 @@ def main() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)
     cases = Case.objects.count()
+    # Tasks a previous run queued for a worker that never came, and its rate counters.
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     targets = pages()
+    if args.only:
+        words = args.only.split(",")
+        targets = [targets[0]] + [p for p in targets[1:] if any(w in p["name"] for w in words)]
     for page in targets:
         page["status"], page["queries"], page["single_ms"] = count_queries(page)
         print(
@@ -299,17 +411,18 @@ def main() -> None:
     try:
         for page in targets:
             url = f"http://127.0.0.1:{args.port}{page['path']}"
-            wrk(url, page["session"], CONNECTIONS[0], args.warmup)
+            wrk(url, page, CONNECTIONS[0], args.warmup)
             page["runs"] = {}
             for c in CONNECTIONS:
                 wait_until_idle(args.port)
-                run = wrk(url, page["session"], c, args.duration)
+                run = wrk(url, page, c, args.duration)
                 page["runs"][str(c)] = run
                 peak = max([peak, *worker_rss_mb(server)])
                 print(
                     f"  {page['name']:<28} c{c:<3} {run['rps']:>7.0f} req/s  "
                     f"p50 {run['p50_ms']:>7.1f}  p95 {run['p95_ms']:>7.1f}  "
-                    f"p99 {run['p99_ms']:>7.1f} ms  errors {run['errors'] + run['non_2xx_3xx']}",
+                    f"p99 {run['p99_ms']:>7.1f} ms  errors {run['errors'] + run['non_2xx_3xx']}"
+                    + (f"  cases created {run['cases_created']}" if "post" in page else ""),
                     flush=True,
                 )
         rss = worker_rss_mb(server)
@@ -340,6 +453,9 @@ def main() -> None:
     for page in result["pages"]:
         if page["name"] == "case workspace":
             page["path"] = "/desk/cases/<reference>/"  # no case reference in the results
+    if args.only:
+        print(markdown(result))
+        return
     RESULTS.mkdir(exist_ok=True)
     target = RESULTS / f"{cases}.json"
     previous = json.loads(target.read_text()) if target.exists() else None
