@@ -1,0 +1,1463 @@
+"""Hostile input at volume against a running server (issue 7, item 4): concern-form posts
+(valid, nearly valid and hostile), receipt look-ups and inbox posts with real sessions.
+
+Every answer is checked: never a 5xx; a refused form names each problem next to its field
+(inside the field's group and referenced by aria-describedby) and keeps what was typed;
+text sent back is escaped. After the run the database is checked: no half-stored case, no
+message without its case, exactly one case per receipt shown, every accepted answer stored.
+
+    python bench/fuzz.py [--requests 10000] [--seed 7] [--clients 4] [--port 8766]
+    python bench/fuzz.py --url http://127.0.0.1:8000 --database haven_x   # a running server
+
+Without --url it makes the PostgreSQL database `haven_fuzz` anew (127.0.0.1:5432), uses
+Redis db 10, and serves Haven with gunicorn (2 sync workers, production settings, 127.0.0.1
+only) behind a pretend proxy: every visitor has an address of its own in X-Forwarded-For,
+as Caddy would send it, so the receipt throttle counts per visitor as in production. No
+Celery worker runs: routing tasks wait in Redis, which is outside this test.
+
+A visitor's requests follow from --seed and its number alone (receipts come from the
+server, and the interleaving of four clients varies). Results: bench/results/fuzz.json and
+.md for a run of 10,000 or more (or with --write); the exit status is 1 on any violation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import http.client
+import itertools
+import json
+import os
+import random
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import environment  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+DATABASE = "haven_fuzz"
+REDIS_DB = 10
+MAX_CHARS = 10_000  # settings.MESSAGE_MAX_CHARS
+UPLOAD_LIMIT = 256 * 1024  # settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS
+EXAMPLES_PER_KIND = 5
+SERVER_LOG = ROOT / "var" / "fuzz-server.log"
+
+
+# --- the environment and the server ------------------------------------------------------
+
+
+def fuzz_environment(database: str, port: int) -> dict[str, str]:
+    return {
+        **environment.bench_environment(),
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "DATABASE_URL": f"{environment.PG}/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "SITE_URL": f"https://127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # As behind docker-compose's Caddy: the visitor's address is the last hop.
+        "TRUSTED_PROXY_COUNT": "1",
+    }
+
+
+def recreate_database(database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{environment.PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
+
+
+def prepare_database() -> None:
+    from django.core.management import call_command
+
+    from resources.loader import load_resources
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    load_resources()
+
+
+def start_gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "helpdesk.wsgi",
+        "--config", str(ROOT / "gunicorn.conf.py"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", "2",
+        "--worker-class", "sync",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    # The server's log (warnings and errors; never content or addresses, see
+    # helpdesk/logs.py) goes to a file that is searched for tracebacks afterwards.
+    with log.open("w") as stderr:
+        server = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, start_new_session=True, stderr=stderr
+        )
+    for _ in range(150):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer on 127.0.0.1")
+
+
+# --- reading pages -------------------------------------------------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}  # fmt: skip
+CONTROLS = {"input", "select", "textarea"}
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    parent: Element | None
+    children: list[Element] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def all_text(self) -> str:
+        return "".join(self.text) + "".join(child.all_text() for child in self.children)
+
+
+class Tree(HTMLParser):
+    """Just enough of an HTML tree: elements, attributes, parents and text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#root", {}, None)
+        self.current = self.root
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(element)
+        if tag not in VOID:
+            self.current = element
+
+    def handle_startendtag(self, tag, attrs) -> None:
+        self.current.children.append(Element(tag, {k: v or "" for k, v in attrs}, self.current))
+
+    def handle_endtag(self, tag) -> None:
+        node = self.current
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:
+            self.current = node.parent
+
+    def handle_data(self, data) -> None:
+        self.current.text.append(data)
+
+
+def parse(page: str) -> Element:
+    return Tree(page).root
+
+
+def misplaced_errors(root: Element, *, refused: bool = True) -> list[str]:
+    """What is wrong with how a refused form shows its errors; empty when every error
+    message sits in its field's group, the field (or its fieldset) points at it with
+    aria-describedby, and the summary at the top is backed by at least one such note."""
+    problems = []
+    ids = {node.attrs["id"] for node in root.walk() if "id" in node.attrs}
+    field_errors = [node for node in root.walk() if node.tag == "ul" and "errors" in node.classes]
+    for errors in field_errors:
+        error_id = errors.attrs.get("id", "")
+        name = re.fullmatch(r"id_(.+)_errors?", error_id)
+        if not name:
+            problems.append("a list of errors without the id of its field")
+            continue
+        name = name.group(1)
+        if not [item for item in errors.children if item.all_text().strip()]:
+            problems.append(f"{name}: an empty list of errors")
+        group = next((node for node in errors.ancestors() if "field" in node.classes), None)
+        if group is None:
+            problems.append(f"{name}: errors outside any field group")
+            continue
+        controls = [
+            node
+            for node in group.walk()
+            if node.tag in CONTROLS
+            and node.attrs.get("name") == name
+            and node.attrs.get("type") != "hidden"
+        ]
+        if not controls:
+            problems.append(f"{name}: errors in a group without the field")
+            continue
+        described = [group, *controls]
+        references = {
+            ref for node in described for ref in node.attrs.get("aria-describedby", "").split()
+        }
+        if error_id not in references:
+            problems.append(f"{name}: errors not referenced by aria-describedby")
+        for node in controls:
+            for ref in node.attrs.get("aria-describedby", "").split():
+                if ref not in ids:
+                    problems.append(f"{name}: aria-describedby names a missing id")
+    summaries = [node for node in root.walk() if {"errors", "errors--form"} <= node.classes]
+    linked = any(
+        node.tag == "a" and node.attrs.get("href", "").startswith("#")
+        for summary in summaries
+        for node in summary.walk()
+    )
+    form = next(
+        (node for node in root.walk() if node.tag == "form" and "concern-form" in node.classes),
+        None,
+    )
+    if refused and form is not None and summaries and not field_errors and not linked:
+        problems.append("refused, but no field shows why")
+    return sorted(set(problems))
+
+
+def kept(typed: str | bytes | None, shown: str | None) -> bool:
+    """Whether a refused page gives back what was typed (line ends aside)."""
+    if not isinstance(typed, str) or not typed.strip():
+        return True
+    return shown is not None and typed.replace("\r", "").strip() in shown.replace("\r", "")
+
+
+def textarea_value(root: Element, name: str) -> str | None:
+    for node in root.walk():
+        if node.tag == "textarea" and node.attrs.get("name") == name:
+            return node.all_text()
+    return None
+
+
+def hidden_value(page: str, name: str) -> str | None:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page) or re.search(
+        rf'value="([^"]*)" name="{name}"', page
+    )
+    return html.unescape(match.group(1)) if match else None
+
+
+def receipt_on(page: str) -> str | None:
+    match = re.search(r'id="receipt-code"[^>]*value="([0-9A-Z-]+)"', page)
+    return match.group(1) if match else None
+
+
+# --- generating input ----------------------------------------------------------------------
+
+RTL = ["مرحبا، أنا لست بأمان في البيت", "سلام، من در خطر هستم", "שלום", "\u202egnp.exe\u202c"]
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]
+EMOJI = ["🏳️‍🌈", "🏳️‍⚧️", "👩🏽‍❤️‍👩🏻", "🇺🇬", "😱", "🙏🏿", "\U0001fae0"]
+MARKUP = [
+    "<script>alert('fuzz')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</textarea><b>fuzz</b>",
+    "{{ request }}{% debug %}",
+    "${7*7} #{7*7} %s%s%n {0.__class__}",
+    "javascript:alert(1)",
+    "<!--",
+    "]]><![CDATA[",
+]
+SQL = [
+    "'; DROP TABLE helpdesk_case; --",
+    "' OR '1'='1",
+    "1; SELECT pg_sleep(10); --",
+    "\\'; COPY helpdesk_case TO '/tmp/x'; --",
+    "%' AND 1=0 UNION SELECT receipt_hash FROM helpdesk_case --",
+]
+CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]
+WHITESPACE = [" ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2028", "\u2029"]
+PLAIN = [
+    "I am not safe at home since my family found out.",
+    "My friend was arrested last week and I do not know what to do.",
+    "J'ai peur de rentrer chez moi.",
+    "Ik wil asiel aanvragen in België.",
+    "Мне угрожают на работе.",
+    "Necesito ayuda para salir del país.",
+    "Ailem öğrendi, evden çıkamıyorum.",
+]
+INVALID_UTF8 = [
+    b"\xff\xfe",
+    b"\xc3\x28",
+    b"\x80",
+    b"\xc0\xaf",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+]
+LANGUAGE_HEADERS = [
+    "en", "nl-BE,nl;q=0.9", "fr-FR", "ar", "fa-IR,fa;q=0.8,en;q=0.5", "ru", "es-419", "tr",
+    "he", "zh-Hant-TW", "*", "", "xx-YY;q=abc", "en;q=0.5, ar;q=1.5", ",,,;;;q=", "ar" * 300,
+    "en-US;q=0.9," * 200,
+]  # fmt: skip
+# Haven's URLs carry no language prefix (the language comes from the browser or the
+# switcher), so each of these must be a plain 404.
+PREFIXES = ["/nl", "/ar", "/fa", "/en", "/xx", "/zh-hant"]
+
+
+def zalgo(rng: random.Random) -> str:
+    return "".join(
+        letter + "".join(chr(rng.randint(0x300, 0x36F)) for _ in range(rng.randint(1, 12)))
+        for letter in rng.choice(["help", "HAVEN", "اللغة"])
+    )
+
+
+def hostile_text(rng: random.Random, *, at_most: int = 400) -> str:
+    """Readable words mixed with everything that tends to break text handling; never
+    empty after control characters and whitespace are dropped."""
+    pieces = [rng.choice(PLAIN)]
+    for _ in range(rng.randint(0, 6)):
+        kind = rng.randrange(8)
+        if kind == 0:
+            pieces.append(rng.choice(RTL))
+        elif kind == 1:
+            pieces.append("".join(rng.choices(INVISIBLE, k=rng.randint(1, 5))))
+        elif kind == 2:
+            pieces.append("".join(rng.choices(EMOJI, k=rng.randint(1, 4))))
+        elif kind == 3:
+            pieces.append(zalgo(rng))
+        elif kind == 4:
+            pieces.append(rng.choice(MARKUP))
+        elif kind == 5:
+            pieces.append(rng.choice(SQL))
+        elif kind == 6:
+            pieces.append("".join(rng.choices(CONTROL, k=rng.randint(1, 3))))
+        else:
+            pieces.append("".join(rng.choices(WHITESPACE, k=rng.randint(1, 4))))
+    rng.shuffle(pieces)
+    return "".join(pieces)[:at_most]
+
+
+def whitespace_only(rng: random.Random) -> str:
+    return "".join(rng.choices(WHITESPACE + [""], k=rng.randint(0, 8)))
+
+
+@dataclass
+class Choices:
+    """The form's valid answers, read from the form itself (so --url works anywhere)."""
+
+    needs: list[str]
+    countries: list[str]
+    languages: list[str]
+
+    @classmethod
+    def from_form(cls, page: str) -> Choices:
+        root = parse(page)
+        values: dict[str, list[str]] = {}
+        for node in root.walk():
+            if node.tag == "input" and node.attrs.get("type") == "radio":
+                values.setdefault(node.attrs["name"], []).append(node.attrs["value"])
+            if node.tag == "select":
+                options = [o.attrs.get("value", "") for o in node.walk() if o.tag == "option"]
+                values[node.attrs["name"]] = [v for v in options if v]
+        return cls(values["need"], values["country"], values["language_1"])
+
+
+@dataclass
+class Post:
+    """One concern-form post: its fields (a list, so a name may repeat; values may be
+    bytes that are not UTF-8), what it tries, and which fields must be refused."""
+
+    fields: list[tuple[str, str | bytes]]
+    shape: str
+    refused: set[str] = field(default_factory=set)
+    may_pass: bool = True  # False: the post must not make a case
+
+    def value(self, name: str) -> str | bytes | None:
+        found = [value for key, value in self.fields if key == name]
+        return found[-1] if found else None
+
+
+def valid_concern(rng: random.Random, choices: Choices, key: str) -> dict[str, str]:
+    languages = rng.sample(choices.languages, 3)
+    channel = rng.choice(["none", "none", "none", "", "email", "signal", "phone", "other"])
+    description = hostile_text(rng, at_most=rng.choice([200, 2000]))
+    if rng.random() < 0.05:  # exactly at the limit
+        description = (description + "a" * MAX_CHARS)[:MAX_CHARS]
+    return {
+        "for_whom": rng.choice(["self", "other"]),
+        "need": rng.choice(choices.needs),
+        "country": rng.choice(choices.countries),
+        "language_1": languages[0],
+        "language_2": rng.choice(["", languages[1], languages[0]]),
+        "language_3": rng.choice(["", languages[2]]),
+        "in_danger": rng.choice(["no", "no", "yes"]),
+        "description": description,
+        "contact_channel": channel,
+        "contact_details": hostile_text(rng, at_most=300) if channel not in ("none", "") else "",
+        "contact_safe_times": rng.choice(["", "evenings", hostile_text(rng, at_most=300)]),
+        "contact_code_word": rng.choice(["", "blue bird", "🦜", hostile_text(rng, at_most=100)]),
+        "consent": rng.choice(["on", "on", "true", "1", "yes"]),
+        "submission_key": key,
+    }
+
+
+CHOICE_FIELDS = ["for_whom", "need", "country", "language_1", "in_danger"]
+OPTIONAL_CHOICES = ["language_2", "language_3", "contact_channel"]
+REQUIRED = [*CHOICE_FIELDS, "description", "consent"]
+TEXT_LIMITS = {"contact_details": 300, "contact_safe_times": 300, "contact_code_word": 100}
+# Never one of the choices, whatever the field.
+WRONG_CHOICES = [
+    "x", "SELF", " self", "-1", "99999999999999999999", "1.5", "[]", "{}", "null", "None",
+    "true", "ug", "UG\x00", "\x00", "'; --", "self\u200b", "🏳️‍🌈", "e" * 70,
+]  # fmt: skip
+# Odd, and perhaps a choice after all: int("٣") is 3, so need=٣ may be a real need.
+ODD_VALUES = [*WRONG_CHOICES, "٣", "１", "0", " 1 ", "+1", "1_0", "0x1", ""]
+
+
+def nearly_valid(rng: random.Random, choices: Choices, key: str) -> Post:
+    """A valid concern with one or two known mistakes; the refusal must name each one."""
+    data = valid_concern(rng, choices, key)
+    refused: set[str] = set()
+    shapes = []
+    for _ in range(rng.choice([1, 1, 2])):
+        mistake = rng.randrange(8)
+        if mistake == 0:
+            name = rng.choice(REQUIRED)
+            data.pop(name)
+            refused.add(name)
+            shapes.append("missing required field")
+        elif mistake == 1:
+            name = rng.choice(CHOICE_FIELDS + OPTIONAL_CHOICES)
+            data[name] = rng.choice(WRONG_CHOICES)
+            refused.add(name)
+            shapes.append("wrong choice")
+        elif mistake == 2:
+            data["description"] = whitespace_only(rng)
+            refused.add("description")
+            shapes.append("blank description")
+        elif mistake == 3:
+            data["description"] = rng.choice(PLAIN) + "x" * MAX_CHARS
+            refused.add("description")
+            shapes.append("description too long")
+        elif mistake == 4:
+            name = rng.choice(list(TEXT_LIMITS))
+            data[name] = "z" * (TEXT_LIMITS[name] + rng.randint(1, 5000))
+            refused.add(name)
+            shapes.append("contact text too long")
+        elif mistake == 5:
+            data["contact_channel"] = rng.choice(["email", "signal", "phone", "other"])
+            data["contact_details"] = whitespace_only(rng)
+            refused.add("contact_details")
+            shapes.append("channel without details")
+        elif mistake == 6:
+            # A checkbox counts any value but "" and "false" as ticked, even "0" and "off".
+            data["consent"] = rng.choice(["", "false", "FALSE", "0", "off", "no"])
+            if data["consent"] in ("", "false", "FALSE"):
+                refused.add("consent")
+            shapes.append("consent odd or not given")
+        else:
+            data["submission_key"] = secrets.token_urlsafe(rng.randint(49, 200))
+            refused.add("submission_key")
+            shapes.append("submission key too long")
+    shape = "nearly valid: " + " + ".join(sorted(set(shapes)))
+    return Post(list(data.items()), shape, refused, may_pass=not refused)
+
+
+def hostile_post(rng: random.Random, choices: Choices, key: str) -> Post:
+    """Anything goes; only the general rules are checked."""
+    data = list(valid_concern(rng, choices, key).items())
+    kind = rng.randrange(9)
+    if kind == 0:
+        # The last of repeated fields wins; the first ones must not sneak in.
+        data += [(name, rng.choice(ODD_VALUES)) for name, _ in rng.sample(data, 3)]
+        rng.shuffle(data)
+        return Post(data, "repeated fields", may_pass=True)
+    if kind == 1:
+        name = rng.choice([n for n, _ in data])
+        raw = rng.choice(PLAIN).encode() + rng.choice(INVALID_UTF8) + "🏳️‍🌈".encode()[:3]
+        data = [(n, raw if n == name else v) for n, v in data]
+        return Post(data, "invalid UTF-8", may_pass=True)
+    if kind == 2:
+        extra = [
+            ("status", "closed"), ("volunteer", "1"), ("receipt_hash", "0" * 64), ("urgent", "1"),
+            ("id", "1"), ("reference", "AAAA"), ("csrfmiddlewaretoken2", "x"), ("need[]", "1"),
+            ("description\x00", "x"), ("наш", "💥"), ("", "empty name"),
+        ]  # fmt: skip
+        data += rng.sample(extra, rng.randint(1, len(extra)))
+        return Post(data, "extra fields", may_pass=True)
+    if kind == 3:
+        data = [(n, v) for n, v in data if rng.random() < 0.5]
+        return Post(data, "random fields missing", may_pass=True)
+    if kind == 4:
+        names = [n for n, _ in data if n != "submission_key"]
+        data = [
+            (n, rng.choice(ODD_VALUES) if n in names and rng.random() < 0.4 else v) for n, v in data
+        ]
+        return Post(data, "wrong types", may_pass=True)
+    if kind == 5:
+        text = "".join(rng.choices(CONTROL + WHITESPACE + INVISIBLE, k=rng.randint(1, 40)))
+        data = [(n, text if n == "description" else v) for n, v in data]
+        return Post(data, "description of control and invisible characters", may_pass=True)
+    if kind == 6:
+        text = rng.choice(MARKUP + SQL) * rng.randint(1, 20)
+        names = ["description", "contact_code_word", "contact_safe_times"]
+        data = [
+            (n, text[: MAX_CHARS if n == "description" else 100] if n in names else v)
+            for n, v in data
+        ]
+        return Post(data, "markup and SQL text", may_pass=True)
+    if kind == 7:
+        text = "".join(chr(rng.randint(1, 0x10FFFF)) for _ in range(rng.randint(1, 400)))
+        text = "".join(ch for ch in text if not 0xD800 <= ord(ch) <= 0xDFFF)
+        data = [(n, text if n == "description" else v) for n, v in data]
+        return Post(data, "random code points", may_pass=True)
+    data = [(n, "") for n, _ in data]
+    return Post(data, "every field empty", refused={"description", "consent"}, may_pass=False)
+
+
+def encode_form(fields: list[tuple[str, str | bytes]]) -> bytes:
+    return urllib.parse.urlencode(
+        [(n.encode(), v if isinstance(v, bytes) else v.encode()) for n, v in fields]
+    ).encode()
+
+
+def encode_multipart(fields: list[tuple[str, str | bytes]], boundary: str) -> bytes:
+    out = []
+    for name, value in fields:
+        raw = value if isinstance(value, bytes) else value.encode()
+        out.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + raw
+            + b"\r\n"
+        )
+    return b"".join(out) + f"--{boundary}--\r\n".encode()
+
+
+# --- the client ----------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    page: str
+    location: str
+
+
+class Run:
+    """What all clients share: the request budget, the tally, the receipts, problems."""
+
+    def __init__(self, host: str, port: int, budget: int) -> None:
+        self.host, self.port, self.budget = host, port, budget
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.violations: Counter[str] = Counter()
+        self.examples: dict[str, list[str]] = {}
+        self.receipts: list[str] = []  # every receipt a page showed, in memory only
+        self.deleted: set[str] = set()
+        self.replies: Counter[str] = Counter()  # receipt -> answers accepted
+        self.throttled = 0
+        self.choices: Choices | None = None
+        # Receipts no visitor is using: a finder takes one, so two visitors never race
+        # on one case (one deleting it while the other answers).
+        self.free: list[str] = []
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.sent >= self.budget:
+                return False
+            self.sent += 1
+            return True
+
+    def count(self, action: str, outcome: str) -> None:
+        with self.lock:
+            self.outcomes[(action, outcome)] += 1
+
+    def violation(self, kind: str, example: str) -> None:
+        with self.lock:
+            self.violations[kind] += 1
+            examples = self.examples.setdefault(kind, [])
+            if len(examples) < EXAMPLES_PER_KIND:
+                examples.append(example)
+
+
+FORGERIES = ["no token", "wrong token", "no cookie", "cross-site", "origin null"]
+
+
+class OutOfBudget(Exception):
+    pass
+
+
+class Visitor:
+    """One browser: a cookie jar, an address (sent as the proxy would), a language."""
+
+    def __init__(self, run: Run, number: int, seed: int) -> None:
+        self.run = run
+        self.rng = random.Random(f"{seed}:{number}")
+        self.number = number
+        self.cookies: dict[str, str] = {}
+        self.address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+        self.language = self.rng.choice(LANGUAGE_HEADERS)
+        self.lookup_token: str | None = None
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
+        cookies: bool = True,
+    ) -> Answer:
+        if not self.run.take():
+            raise OutOfBudget
+        sent = {
+            "Host": f"127.0.0.1:{self.run.port}",
+            "X-Forwarded-For": self.address,
+            "X-Forwarded-Proto": "https",
+            "Accept-Language": self.language,
+        }
+        if cookies and self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            # A browser under Referrer-Policy: no-referrer posts like this.
+            sent |= {
+                "Content-Type": content_type,
+                "Origin": "null",
+                "Sec-Fetch-Site": "same-origin",
+            }
+        sent |= headers or {}
+        for attempt in range(3):
+            try:
+                connection = http.client.HTTPConnection(self.run.host, self.run.port, timeout=60)
+                connection.request(method, path, body=body, headers=sent)
+                response = connection.getresponse()
+                page = response.read().decode("utf-8", "replace")
+                break
+            except (ConnectionError, http.client.HTTPException):
+                # A sync worker may close the socket on an oversized body before reading it.
+                if attempt == 2:
+                    return Answer(0, "", "")
+                time.sleep(0.05)
+        for header in response.msg.get_all("Set-Cookie") or []:
+            try:
+                jar = SimpleCookie(header)
+            except CookieError:
+                continue
+            for name, morsel in jar.items():
+                if morsel.value == "" or morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return Answer(response.status, page, response.getheader("Location") or "")
+
+    def check(self, action: str, shape: str, answer: Answer) -> str:
+        """Tally an answer by kind and check the rules every answer must keep."""
+        if answer.status == 0:
+            outcome = "connection closed"
+        elif answer.status >= 500:
+            outcome = f"{answer.status}"
+            self.run.violation(f"HTTP {answer.status}", f"{action}: {shape}")
+        else:
+            outcome = f"{answer.status} {self.kind(answer)}"
+        self.run.count(action, outcome)
+        if answer.status in (400, 403) and "errors" in answer.page:
+            for problem in misplaced_errors(parse(answer.page), refused=answer.status == 400):
+                self.run.violation(f"error placement: {problem}", f"{action}: {shape}")
+        for marker in ("<script>alert", "<img src=x", "</textarea><b>fuzz"):
+            if marker in answer.page:
+                self.run.violation("unescaped text", f"{action}: {shape}")
+        return outcome
+
+    @staticmethod
+    def kind(answer: Answer) -> str:
+        page = answer.page
+        if answer.status in (301, 302, 303):
+            return "redirect " + urllib.parse.urlsplit(answer.location).path
+        if 'id="receipt-code"' in page:
+            return "receipt"
+        if 'class="concern-form"' in page:
+            return {200: "form", 403: "expired form kept"}.get(answer.status, "form refused")
+        if 'name="receipt"' in page:
+            if answer.status == 200:
+                return "look-up form"
+            throttled = "errors--form" in page and "receipt_errors" not in page
+            return "throttled" if throttled else "receipt refused"
+        if 'name="body"' in page:
+            return "inbox" if answer.status == 200 else "answer refused"
+        if 'name="confirm"' in page:
+            return "delete page"
+        if answer.status == 400:
+            return "bad request page"
+        if answer.status == 403:
+            return "csrf page"
+        return {404: "not found", 405: "not allowed", 409: "duplicate"}.get(answer.status, "page")
+
+    # --- scenarios ---
+
+    def open_form(self) -> tuple[str, str]:
+        query = self.rng.choice(
+            ["", "", "?for=self", "?for=other", "?for=%00", "?for=" + "x" * 3000]
+        )
+        answer = self.send("GET", "/write/" + query)
+        self.check("form GET", "open the form", answer)
+        token = hidden_value(answer.page, "csrfmiddlewaretoken") or ""
+        key = hidden_value(answer.page, "submission_key") or secrets.token_urlsafe(24)
+        return token, key
+
+    def post_concern(self, post: Post, token: str, *, encoding: str = "form") -> Answer:
+        fields = [("csrfmiddlewaretoken", token), *post.fields]
+        if encoding == "multipart":
+            boundary = "----haven" + secrets.token_hex(8)
+            body = encode_multipart(fields, boundary)
+            content_type = f"multipart/form-data; boundary={boundary}"
+        else:
+            body = encode_form(fields)
+            content_type = "application/x-www-form-urlencoded"
+        prefix = self.rng.choice(PREFIXES) if self.rng.random() < 0.03 else ""
+        answer = self.send("POST", prefix + "/write/", body, content_type=content_type)
+        outcome = self.check("concern POST", post.shape, answer)
+        if prefix and answer.status != 404:
+            self.run.violation("a language prefix answered", post.shape)
+        if prefix:
+            return answer
+        self.judge_concern(post, answer, outcome)
+        return answer
+
+    def judge_concern(self, post: Post, answer: Answer, outcome: str) -> None:
+        receipt = receipt_on(answer.page)
+        if receipt:
+            with self.run.lock:
+                self.run.receipts.append(receipt)
+            if not post.may_pass:
+                self.run.violation("a post that must be refused made a case", post.shape)
+        elif post.may_pass and not post.refused and post.shape == "valid" and answer.status != 409:
+            self.run.violation(f"a valid concern was refused ({outcome})", post.shape)
+        if answer.status != 400 or not post.refused:
+            return
+        root = parse(answer.page)
+        shown = {
+            node.attrs["id"][3:].removesuffix("_errors")
+            for node in root.walk()
+            if node.tag == "ul" and "errors" in node.classes and "id" in node.attrs
+        }
+        for name in post.refused - shown:
+            self.run.violation(f"no error shown for {name}", post.shape)
+        if not kept(post.value("description"), textarea_value(root, "description")):
+            self.run.violation("what was typed was not kept", post.shape)
+
+    def writer(self) -> None:
+        """Fills the form, sometimes wrongly first, then sends it; may send it twice."""
+        choices = self.run.choices
+        token, key = self.open_form()
+        for _ in range(self.rng.choice([0, 0, 1, 1, 2])):
+            if self.rng.random() < 0.6:
+                post = nearly_valid(self.rng, choices, key)
+            else:
+                post = hostile_post(self.rng, choices, key)
+            answer = self.post_concern(
+                post, token, encoding=self.rng.choice(["form"] * 5 + ["multipart"])
+            )
+            if receipt_on(answer.page):
+                return self.after_receipt(receipt_on(answer.page))
+        post = Post(list(valid_concern(self.rng, choices, key).items()), "valid")
+        if self.rng.random() < 0.05:
+            return self.twins(post, token)
+        answer = self.post_concern(post, token)
+        receipt = receipt_on(answer.page)
+        if receipt and self.rng.random() < 0.1:
+            again = self.post_concern(
+                Post(post.fields, "the same form sent again", may_pass=False), token
+            )
+            if again.status != 409:
+                self.run.violation("a form sent twice was not answered as a duplicate", "resend")
+        if receipt:
+            self.after_receipt(receipt)
+
+    def twins(self, post: Post, token: str) -> None:
+        """A double click: the same form twice at the same moment."""
+        barrier = threading.Barrier(2)
+        answers: list[Answer] = []
+
+        def one() -> None:
+            body = encode_form([("csrfmiddlewaretoken", token), *post.fields])
+            barrier.wait()
+            with contextlib.suppress(OutOfBudget):
+                answers.append(self.send("POST", "/write/", body))
+
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        receipts = [receipt_on(a.page) for a in answers if receipt_on(a.page)]
+        for answer in answers:
+            self.check("concern POST", "the same form twice at once", answer)
+        with self.run.lock:
+            self.run.receipts.extend(receipts)
+        if len(answers) == 2 and (
+            len(receipts) != 1 or sorted(a.status for a in answers) != [200, 409]
+        ):
+            statuses = sorted(a.status for a in answers)
+            self.run.violation(
+                "a double click did not give one receipt and one duplicate", str(statuses)
+            )
+
+    def after_receipt(self, receipt: str) -> None:
+        if self.rng.random() < 0.5:
+            self.returner(receipt)
+        elif receipt not in self.run.deleted:
+            with self.run.lock:
+                self.run.free.append(receipt)
+
+    def sloppy(self, receipt: str) -> str:
+        """How people type a receipt back: case, spaces, look-alikes."""
+        typed = receipt
+        if self.rng.random() < 0.5:
+            typed = typed.lower()
+        if self.rng.random() < 0.5:
+            typed = typed.replace("-", self.rng.choice([" ", "", " - ", "\u00a0", "\t"]))
+        if self.rng.random() < 0.3:
+            typed = typed.replace("0", "o").replace("1", "l")
+        return self.rng.choice(["", " ", "\u200b"]) + typed + self.rng.choice(["", " ", "\n"])
+
+    def near_miss(self, receipt: str) -> str:
+        chars = list(receipt.replace("-", ""))
+        kind = self.rng.randrange(4)
+        if kind == 0:
+            chars[self.rng.randrange(len(chars))] = self.rng.choice(
+                "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+            )
+        elif kind == 1:
+            chars.pop(self.rng.randrange(len(chars)))
+        elif kind == 2:
+            chars.append(self.rng.choice("ABC"))
+        else:
+            chars.reverse()
+        return "".join(chars)
+
+    def look_up(self, typed: str | bytes, shape: str) -> Answer:
+        """Type a code into the look-up form; a refused page's form serves the next try."""
+        token = self.lookup_token
+        if token is None:
+            page = self.send("GET", "/follow-up/")
+            self.check("receipt GET", "open the look-up", page)
+            token = hidden_value(page.page, "csrfmiddlewaretoken") or ""
+        answer = self.send(
+            "POST", "/follow-up/", encode_form([("csrfmiddlewaretoken", token), ("receipt", typed)])
+        )
+        outcome = self.check("receipt POST", shape, answer)
+        self.lookup_token = hidden_value(answer.page, "csrfmiddlewaretoken")
+        if outcome == "400 throttled":
+            with self.run.lock:
+                self.run.throttled += 1
+        return answer
+
+    def returner(self, receipt: str) -> None:
+        """Comes back with the receipt, reads, answers, perhaps deletes the case."""
+        answer = self.look_up(self.sloppy(receipt), "own receipt, typed loosely")
+        if "/follow-up/inbox/" not in answer.location:
+            if "throttled" not in self.kind(answer):
+                self.run.violation("a receipt shown did not open its case", self.kind(answer))
+            return
+        inbox = self.send("GET", "/follow-up/inbox/")
+        self.check("inbox GET", "read the case", inbox)
+        token = hidden_value(inbox.page, "csrfmiddlewaretoken") or ""
+        for _ in range(self.rng.randint(0, 4)):
+            self.reply(receipt, token)
+        roll = self.rng.random()
+        if roll < 0.25:
+            self.delete(receipt, token)
+        elif roll < 0.5:
+            self.check(
+                "leave POST",
+                "sign out",
+                self.send(
+                    "POST", "/follow-up/leave/", encode_form([("csrfmiddlewaretoken", token)])
+                ),
+            )
+
+    def reply(self, receipt: str, token: str) -> None:
+        kind = self.rng.randrange(6)
+        expect_ok = True
+        fields: list[tuple[str, str | bytes]] = [("csrfmiddlewaretoken", token)]
+        if kind == 0:
+            body, shape, expect_ok = whitespace_only(self.rng), "blank answer", False
+        elif kind == 1:
+            body, shape, expect_ok = (
+                "y" * (MAX_CHARS + self.rng.randint(1, 30_000)),
+                "answer too long",
+                False,
+            )
+        elif kind == 2:
+            body, shape = rng_bytes(self.rng), "answer with invalid UTF-8"
+        elif kind == 3:
+            fields = [("csrfmiddlewaretoken", "x" * 64)]
+            body, shape, expect_ok = hostile_text(self.rng), "answer with a bad CSRF token", False
+        else:
+            body, shape = hostile_text(self.rng, at_most=MAX_CHARS), "answer"
+        fields.append(("body", body))
+        if self.rng.random() < 0.1:
+            fields.append(("body", hostile_text(self.rng)))  # the last one counts
+            shape += ", then a second, good body"
+            expect_ok = kind != 3
+        answer = self.send("POST", "/follow-up/inbox/", encode_form(fields))
+        self.check("inbox POST", shape, answer)
+        accepted = answer.status == 302 and "/follow-up/inbox/" in answer.location
+        if accepted:
+            with self.run.lock:
+                self.run.replies[receipt] += 1
+        if accepted and not expect_ok:
+            self.run.violation("an answer that must be refused was stored", shape)
+        if not accepted and expect_ok:
+            self.run.violation(
+                f"an answer was refused ({answer.status} {self.kind(answer)})", shape
+            )
+        if answer.status == 400 and not expect_ok and "body_errors" not in answer.page:
+            self.run.violation("no error shown for body", shape)
+
+    def delete(self, receipt: str, token: str) -> None:
+        self.check("delete GET", "confirm page", self.send("GET", "/follow-up/delete/"))
+        if self.rng.random() < 0.3:
+            confirm = self.rng.choice(["no", "YES", "", "yes\x00", "1"])
+            answer = self.send(
+                "POST",
+                "/follow-up/delete/",
+                encode_form([("csrfmiddlewaretoken", token), ("confirm", confirm)]),
+            )
+            self.check("delete POST", "not confirmed", answer)
+            return
+        answer = self.send(
+            "POST",
+            "/follow-up/delete/",
+            encode_form([("csrfmiddlewaretoken", token), ("confirm", "yes")]),
+        )
+        self.check("delete POST", "confirmed", answer)
+        if answer.status == 200:
+            with self.run.lock:
+                self.run.deleted.add(receipt)
+            again = self.look_up(receipt, "a deleted case's receipt")
+            if again.location:
+                self.run.violation("a deleted case opened again", "delete")
+
+    def guesser(self) -> None:
+        """Types wrong codes: garbage, near misses of real ones; past the limit a wait.
+        Only a code the form accepts (1 to 100 characters once cleaned) counts as a try."""
+        tries = 0
+        for _ in range(self.rng.choice([1, 2, 3, 13])):
+            kind = self.rng.randrange(4)
+            with self.run.lock:
+                known = self.rng.choice(self.run.receipts) if self.run.receipts else None
+            if kind == 0 and known:
+                typed: str | bytes = self.near_miss(known)
+                shape = "near miss of a real receipt"
+            elif kind == 1:
+                typed, shape = (
+                    hostile_text(self.rng, at_most=self.rng.choice([20, 100, 500])),
+                    "garbage",
+                )
+            elif kind == 2:
+                typed, shape = rng_bytes(self.rng), "invalid UTF-8"
+            else:
+                typed, shape = (
+                    "".join(self.rng.choices("0123456789ABCDEFGHJKMNPQRSTVWXYZ", k=20)),
+                    "random well-formed",
+                )
+            answer = self.look_up(typed, shape)
+            if answer.location:
+                self.run.violation("a guessed receipt opened a case", shape)
+            if not 0 < len(cleaned(typed)) <= 100:
+                continue
+            if tries >= THROTTLE_AFTER and "throttled" not in self.kind(answer):
+                self.run.violation("no wait after too many wrong receipts", shape)
+            tries += 1
+
+    def finder(self) -> None:
+        """A receipt from an earlier visit: a person back on another day or device."""
+        with self.run.lock:
+            known = (
+                self.run.free.pop(self.rng.randrange(len(self.run.free))) if self.run.free else None
+            )
+        if known is None:
+            return self.guesser()
+        try:
+            self.returner(known)
+        finally:
+            if known not in self.run.deleted:
+                with self.run.lock:
+                    self.run.free.append(known)
+
+    def forger(self) -> None:
+        """Posts that fail the CSRF check must neither make a case nor lose the text."""
+        token, key = self.open_form()
+        post = Post(
+            list(valid_concern(self.rng, self.run.choices, key).items()), "bad CSRF", may_pass=False
+        )
+        kind = self.rng.randrange(5)
+        headers, fields, cookies = {}, [("csrfmiddlewaretoken", token), *post.fields], True
+        if kind == 0:
+            fields = post.fields
+        elif kind == 1:
+            fields = [("csrfmiddlewaretoken", secrets.token_urlsafe(48)[:64]), *post.fields]
+        elif kind == 2:
+            cookies = False
+        elif kind == 3:
+            headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+        else:
+            headers = {"Sec-Fetch-Site": "none"}  # Origin: null, and no way to vouch for it
+        answer = self.send("POST", "/write/", encode_form(fields), headers=headers, cookies=cookies)
+        self.check(
+            "concern POST",
+            f"bad CSRF ({FORGERIES[kind]})",
+            answer,
+        )
+        if receipt_on(answer.page):
+            with self.run.lock:
+                self.run.receipts.append(receipt_on(answer.page))
+            self.run.violation("a post with a bad CSRF check made a case", str(kind))
+        if answer.status == 403 and 'class="concern-form"' in answer.page:
+            shown = textarea_value(parse(answer.page), "description")
+            if not kept(post.value("description"), shown):
+                self.run.violation("what was typed was not kept", "bad CSRF")
+
+    def raw(self) -> None:
+        """Bodies and requests no browser sends."""
+        token, key = self.open_form()
+        data = [
+            ("csrfmiddlewaretoken", token),
+            *valid_concern(self.rng, self.run.choices, key).items(),
+        ]
+        kind = self.rng.randrange(9)
+        if kind == 0:
+            size = self.rng.choice([UPLOAD_LIMIT + 1, 400_000, 2_000_000])
+            data.append(("description", "w" * size))
+            shape = "oversized body"
+            answer = self.send("POST", "/write/", encode_form(data))
+        elif kind == 1:
+            data += [(f"f{i}", "1") for i in range(self.rng.choice([200, 1000]))]
+            shape = "too many fields"
+            answer = self.send("POST", "/write/", encode_form(data))
+        elif kind == 2:
+            shape = "JSON body"
+            answer = self.send(
+                "POST", "/write/", json.dumps(dict(data)).encode(), content_type="application/json"
+            )
+        elif kind == 3:
+            shape = "malformed multipart"
+            body = encode_multipart(data, "abc")[: self.rng.randint(10, 400)]
+            answer = self.send(
+                "POST",
+                "/write/",
+                body,
+                content_type=self.rng.choice(
+                    [
+                        "multipart/form-data; boundary=abc",
+                        "multipart/form-data",
+                        "multipart/form-data; boundary=",
+                    ]
+                ),
+            )
+        elif kind == 4:
+            shape = "odd charset"
+            charset = self.rng.choice(
+                ["utf-16", "latin-1", "bogus", "utf-8\x00", "cp1252", "ascii"]
+            )
+            answer = self.send(
+                "POST",
+                "/write/",
+                encode_form(data),
+                content_type=f"application/x-www-form-urlencoded; charset={charset}",
+            )
+        elif kind == 5:
+            shape = "raw garbage body"
+            body = bytes(self.rng.randrange(256) for _ in range(self.rng.randint(1, 5000)))
+            answer = self.send("POST", "/write/", body)
+        elif kind == 6:
+            shape = "odd method"
+            method = self.rng.choice(["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"])
+            answer = self.send(
+                method,
+                self.rng.choice(["/write/", "/follow-up/", "/follow-up/inbox/", "/"]),
+                encode_form(data),
+            )
+        elif kind == 7:
+            shape = "garbage query string"
+            query = (
+                urllib.parse.quote(hostile_text(self.rng), safe="")
+                + "&"
+                + "%ff%fe%00=%zz&for="
+                + "x" * self.rng.choice([10, 5000])
+            )
+            answer = self.send("POST", "/write/?" + query, encode_form(data))
+        else:
+            shape = "mangled field names"
+            data = [
+                (
+                    n + self.rng.choice(["[]", "\x00", " ", ".0", "%"])
+                    if self.rng.random() < 0.3
+                    else n,
+                    v,
+                )
+                for n, v in data
+            ]
+            answer = self.send("POST", "/write/", encode_form(data))
+        outcome = self.check("raw POST", shape, answer)
+        receipt = receipt_on(answer.page)
+        if receipt:
+            with self.run.lock:
+                self.run.receipts.append(receipt)
+        if kind in (0, 1) and not outcome.startswith("400"):
+            self.run.violation("an oversized request was not refused with 400", outcome)
+
+    def wanderer(self) -> None:
+        """Pages with odd languages, prefixes, cookies and queries; no session needed."""
+        kind = self.rng.randrange(5)
+        if kind == 0:
+            language = self.rng.choice(
+                ["nl", "ar", "fa", "xx", "", "ar\x00", "../../etc", "e" * 500, "zh-hans"]
+            )
+            nxt = self.rng.choice(
+                [
+                    "/write/",
+                    "https://evil.example/",
+                    "//evil.example",
+                    "/\\evil",
+                    "javascript:alert(1)",
+                    "/write/?x=%00",
+                ]
+            )
+            answer = self.send(
+                "POST", "/i18n/setlang/", encode_form([("language", language), ("next", nxt)])
+            )
+            outcome = self.check("language POST", "set a language", answer)
+            if "evil" in answer.location or "javascript" in answer.location:
+                self.run.violation("the language switch redirected off the site", outcome)
+        elif kind == 1:
+            self.cookies["django_language"] = self.rng.choice(
+                ["xx", "ar", "fa", "%00", "e" * 300, "zh-hant"]
+            )
+            path = self.rng.choice(["/", "/write/", "/follow-up/", "/guide/"])
+            self.check("page GET", "language cookie", self.send("GET", path))
+        elif kind == 2:
+            path = self.rng.choice(PREFIXES[4:]) + self.rng.choice(
+                ["/", "/write/", "/follow-up/", "/guide/"]
+            )
+            answer = self.send("GET", path)
+            self.check("page GET", "language prefix", answer)
+        elif kind == 3:
+            path = self.rng.choice(["/follow-up/inbox/", "/follow-up/delete/"])
+            method = self.rng.choice(["GET", "POST"])
+            body = encode_form([("body", "hi"), ("confirm", "yes")]) if method == "POST" else None
+            answer = self.send(method, path, body)
+            self.check("inbox without session", method, answer)
+            if answer.status == 200:
+                self.run.violation("an inbox opened without a receipt", path)
+        else:
+            self.cookies["__Host-sessionid"] = self.rng.choice(
+                ["x", "0" * 32, secrets.token_hex(16), "'; --"]
+            )
+            answer = self.send("GET", "/follow-up/inbox/")
+            self.check("inbox without session", "forged session cookie", answer)
+            if answer.status == 200:
+                self.run.violation("an inbox opened with a forged session", "cookie")
+
+    def visit(self) -> None:
+        roll = self.rng.random()
+        if roll < 0.45:
+            self.writer()
+        elif roll < 0.55:
+            self.raw()
+        elif roll < 0.63:
+            self.forger()
+        elif roll < 0.75:
+            self.guesser()
+        elif roll < 0.85:
+            self.finder()
+        else:
+            self.wanderer()
+
+
+def cleaned(typed: str | bytes) -> str:
+    """What the receipt field makes of a value (intake.forms.TextField)."""
+    text = typed.decode("utf-8", "replace") if isinstance(typed, bytes) else typed
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", "", text.strip().replace("\r\n", "\n"))
+
+
+def rng_bytes(rng: random.Random) -> bytes:
+    return rng.choice(PLAIN).encode()[: rng.randint(0, 30)] + rng.choice(INVALID_UTF8) + b"\x00"
+
+
+def drive(run: Run, clients: int, seed: int) -> None:
+    numbers = itertools.count()
+    numbers_lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with numbers_lock:
+                number = next(numbers)
+            try:
+                Visitor(run, number, seed).visit()
+            except OutOfBudget:
+                return
+
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+
+
+def read_server_log(run: Run) -> None:
+    """A 4xx is logged as a warning, and Django logs a refused suspicious request (too
+    many fields, a body too large) as an error of `django.security.*` before answering
+    400: both are expected. Any other error (an exception turned into a 500, a worker
+    killed for a timeout) is a violation."""
+    for line in SERVER_LOG.read_text(errors="replace").splitlines():
+        header = re.match(r"^(?:\d{4}-\d\d-\d\d [\d:,]+|\[[^]]+\] \[\d+\]) (.*)", line)
+        if not header or "WARNING" in line:
+            continue
+        message = header.group(1)
+        if message.startswith("ERROR django.security."):
+            run.count("(server log)", message.split()[1])
+        elif re.search(r"ERROR|CRITICAL", message):
+            run.violation("server log: " + message[:120], "see var/fuzz-server.log")
+
+
+# --- the database afterwards ---------------------------------------------------------------
+
+
+def check_database(run: Run, since: datetime) -> dict:
+    """No half-stored case, no message without its case, one case per receipt shown, and
+    every accepted answer stored once."""
+    from django.db import connection
+
+    from helpdesk.models import Case, Message
+    from intake import receipts
+
+    problems: Counter[str] = Counter()
+    cases = list(Case.objects.filter(created_at__gte=since))
+    codes = set(Case.objects.filter(created_at__gte=since).values_list("language", flat=True))
+    for case in cases:
+        if case.content_destroyed:
+            if case.description or case.messages.exists():
+                problems["a deleted case still holds content"] += 1
+            continue
+        if not case.need_id:
+            problems["a case without its need"] += 1
+        if not case.languages or not all(isinstance(code, str) and code for code in case.languages):
+            problems["a case without its languages"] += 1
+        if not case.description.strip():
+            problems["a case without its description"] += 1
+        if not re.fullmatch(r"[0-9a-f]{64}", case.receipt_hash):
+            problems["a case without a receipt hash"] += 1
+        if not case.submission_key:
+            problems["a case without a submission key"] += 1
+        texts = [
+            case.description,
+            case.contact_details,
+            case.contact_safe_times,
+            case.contact_code_word,
+        ]
+        if any("\x00" in text for text in texts):
+            problems["a NUL byte stored"] += 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM helpdesk_message m LEFT JOIN helpdesk_case c ON c.id = m.case_id "
+            "WHERE c.id IS NULL"
+        )
+        orphans = cursor.fetchone()[0]
+    if orphans:
+        problems["a message without its case"] += orphans
+    shown = len(run.receipts)
+    if len(cases) != shown:
+        problems[f"cases made ({len(cases)}) differ from receipts shown ({shown})"] += 1
+    by_hash = {case.receipt_hash: case for case in cases}
+    for receipt in run.receipts:
+        case = by_hash.get(receipts.receipt_hash(receipts.normalize(receipt)))
+        if receipt in run.deleted:
+            if case is not None:
+                problems["a deleted receipt still finds its case"] += 1
+            continue
+        if case is None:
+            problems["a receipt shown has no case"] += 1
+            continue
+        stored = Message.objects.filter(case=case, author=Message.Author.SUBMITTER).count()
+        if stored != run.replies[receipt]:
+            problems["answers stored differ from answers accepted"] += 1
+    blank = sum(1 for m in Message.objects.filter(case__in=cases) if not m.body.strip())
+    if blank:
+        problems["a blank answer stored"] += blank
+    return {
+        "cases": len(cases),
+        "receipts_shown": shown,
+        "deleted": len(run.deleted),
+        "answers_stored": Message.objects.filter(case__in=cases).count(),
+        "page_languages": sorted(codes),
+        "problems": dict(problems),
+    }
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def summary(run: Run, database: dict, seconds: float, args: argparse.Namespace) -> dict:
+    statuses = Counter()
+    for (_, outcome), n in run.outcomes.items():
+        statuses[outcome.split()[0]] += n
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "requests": run.sent,
+        "seed": args.seed,
+        "clients": args.clients,
+        "seconds": round(seconds, 1),
+        "requests_per_second": round(run.sent / seconds, 1),
+        "statuses": dict(sorted(statuses.items())),
+        "outcomes": [
+            {"action": action, "outcome": outcome, "count": n}
+            for (action, outcome), n in sorted(run.outcomes.items())
+        ],
+        "throttled": run.throttled,
+        "violations": dict(run.violations.most_common()),
+        "examples": run.examples,
+        "database": database,
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"# Fuzz run: {result['requests']:,} requests, seed {result['seed']}",
+        "",
+        f"{result['date']}; {result['clients']} clients against gunicorn (2 sync workers); "
+        f"{result['seconds']} s, {result['requests_per_second']} requests/s.",
+        "",
+        "Statuses: " + ", ".join(f"{s}: {n:,}" for s, n in result["statuses"].items()),
+        "",
+        "| request | answer | count |",
+        "|---|---|---:|",
+    ]
+    lines += [f"| {o['action']} | {o['outcome']} | {o['count']:,} |" for o in result["outcomes"]]
+    db = result["database"]
+    lines += [
+        "",
+        "## The database afterwards",
+        "",
+        f"- cases made: {db['cases']:,}; receipts shown: {db['receipts_shown']:,}; "
+        f"deleted by their submitter: {db['deleted']:,}; answers stored: {db['answers_stored']:,}",
+        f"- problems: {db['problems'] or 'none'}",
+        "",
+        "## Violations",
+        "",
+    ]
+    if not result["violations"]:
+        lines.append("None.")
+    for kind, n in result["violations"].items():
+        examples = "; ".join(result["examples"].get(kind, []))
+        lines.append(f"- **{kind}**: {n:,} (e.g. {examples})")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{'request':<24} {'answer':<40} {'count':>7}")
+    for o in result["outcomes"]:
+        print(f"{o['action']:<24} {o['outcome']:<40} {o['count']:>7,}")
+    db = result["database"]
+    print(
+        f"\n{result['requests']:,} requests in {result['seconds']} s "
+        f"({result['requests_per_second']}/s); statuses {result['statuses']}"
+    )
+    print(
+        f"database: {db['cases']:,} cases, {db['receipts_shown']:,} receipts shown, "
+        f"{db['deleted']:,} deleted, {db['answers_stored']:,} answers; "
+        f"problems: {db['problems'] or 'none'}"
+    )
+    print("violations:" if result["violations"] else "violations: none")
+    for kind, n in result["violations"].items():
+        print(f"  {n:>6,}  {kind}   e.g. {result['examples'][kind][0]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--url", help="a running server (its database via --database)")
+    parser.add_argument("--database", default=DATABASE)
+    parser.add_argument("--write", action="store_true", help="write results for any size")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    own_server = not args.url
+    if own_server:
+        recreate_database(args.database)
+    env = fuzz_environment(args.database, args.port)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    server = None
+    if own_server:
+        import redis
+
+        prepare_database()
+        # Rate counters and queued tasks of an earlier run must not carry over.
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+        SERVER_LOG.parent.mkdir(exist_ok=True)
+        server = start_gunicorn(args.port, env, SERVER_LOG)
+        host, port = "127.0.0.1", args.port
+    else:
+        parts = urllib.parse.urlsplit(args.url)
+        host, port = parts.hostname, parts.port or 80
+    print(f"set up in {time.monotonic() - started:.1f} s")
+    from django.utils import timezone
+
+    since = timezone.now()
+    run = Run(host, port, args.requests)
+    try:
+        probe = Visitor(run, -1, args.seed)
+        probe.language = "en"
+        form = probe.send("GET", "/write/")
+        if form.status != 200:
+            raise SystemExit(f"GET /write/ answered {form.status}: nothing to fuzz")
+        run.choices = Choices.from_form(form.page)
+        began = time.monotonic()
+        drive(run, args.clients, args.seed)
+        seconds = time.monotonic() - began
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    if server is not None:
+        read_server_log(run)
+    database = check_database(run, since)
+    result = summary(run, database, seconds, args)
+    print_table(result)
+    print(f"total, with set-up and checks: {time.monotonic() - started:.1f} s")
+    if args.write or args.requests >= 10_000:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "fuzz.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        (RESULTS / "fuzz.md").write_text(markdown(result))
+    failed = result["violations"] or database["problems"]
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
