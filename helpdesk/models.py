@@ -248,6 +248,30 @@ class Case(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        # The staff lists show 25 cases, urgent first and then the oldest, out of up to
+        # millions: each list reads its page from a small partial index in that order
+        # and stops, instead of sorting every case that matches.
+        indexes = [
+            # A volunteer's open cases.
+            models.Index(
+                fields=["volunteer", "-urgent", "created_at"],
+                condition=models.Q(content_destroyed_at__isnull=True) & ~models.Q(status="closed"),
+                name="case_open_by_volunteer",
+            ),
+            # The pool: open cases nobody has.
+            models.Index(
+                fields=["-urgent", "created_at"],
+                condition=models.Q(volunteer__isnull=True, content_destroyed_at__isnull=True)
+                & ~models.Q(status="closed"),
+                name="case_pool_listing",
+            ),
+            # Every case whose content still exists: the coordinators' list.
+            models.Index(
+                fields=["-urgent", "created_at"],
+                condition=models.Q(content_destroyed_at__isnull=True),
+                name="case_live_listing",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference
