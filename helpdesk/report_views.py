@@ -5,9 +5,12 @@ these views only read the filters, call it and draw."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from django import forms
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -24,8 +27,17 @@ from helpdesk.views import case_list_context
 from resources.models import Language, Need, Organisation
 
 DEFAULT_DAYS = 90
+# The finished figures of a report are the same for every coordinator, so they are
+# kept in the shared cache (Redis in production, shared by every web worker) per
+# filter, for five minutes: the reports show weeks to years of cases and referrals, to
+# see trends and organisations that stall, and a case or referral changed in the last
+# five minutes moves one count by one. What needs acting on now (overdue cases, the
+# pool) is in the live case lists. The day is part of the key: the default period, and
+# whether a follow-up is overdue, change at midnight.
+REPORT_CACHE_SECONDS = 5 * 60
 LONGEST_PERIOD = timedelta(days=3 * 366)  # a bound on the work one request can ask for
 FILTERS = ("organisation", "need", "country", "language")
+T = TypeVar("T")
 
 
 class PeriodForm(forms.Form):
@@ -122,6 +134,20 @@ class DrillDownForm(ReferralFilterForm):
     )
 
 
+def cached_report(name: str, filters: str, compute: Callable[[], T]) -> T:
+    key = f"reports:1:{name}:{timezone.localdate().isoformat()}:{filters}"
+    return cache.get_or_set(key, compute, REPORT_CACHE_SECONDS)
+
+
+def review_for(form: ReferralFilterForm) -> reports.ReferralReview:
+    data = form.cleaned_data
+    return cached_report(
+        "referrals",
+        form.query(),
+        lambda: reports.referral_review(start=data["start"], end=data["end"], **form.filters()),
+    )
+
+
 def days(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -132,8 +158,7 @@ def referral_review(request: HttpRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "helpdesk/reports/referrals.html", {"form": form}, status=400)
-    data = form.cleaned_data
-    review = reports.referral_review(start=data["start"], end=data["end"], **form.filters())
+    review = review_for(form)
     stalled = {figures.name for figures in review.stalled}
     charts = {
         "acceptance": bar_chart(
@@ -203,7 +228,7 @@ def referral_review_csv(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
-    review = reports.referral_review(start=data["start"], end=data["end"], **form.filters())
+    review = review_for(form)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"haven-referrals-{data['start']:%Y-%m-%d}-{data['end']:%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -276,7 +301,10 @@ def desk_health(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         return render(request, "helpdesk/reports/health.html", {"form": form}, status=400)
-    health = reports.desk_health(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    health = cached_report(
+        "health", f"{start}/{end}", lambda: reports.desk_health(start=start, end=end)
+    )
     waiting_now = {
         f"{wait.language} · {wait.need}" for wait in health.pool_waits if wait.still_waiting
     }

@@ -6,14 +6,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpdesk import casework, escalation, referrals, reports
 from helpdesk.models import Case, Referral
+from helpdesk.roles import Role
 from resources.models import Language, Need, Organisation
-from tests.conftest import sign_in
+from tests.conftest import make_staff, sign_in
 from tests.helpdesk.test_desk import CANARY, new_case, trained
 
 S = Referral.Status
@@ -292,6 +295,7 @@ def many_referrals(n: int, volunteer, *, first: int = 0) -> None:
 
 
 def query_count(client, url, params) -> int:
+    cache.clear()  # the figures computed afresh, as the first coordinator of the day sees them
     with at(T0 + 20 * DAY), CaptureQueriesContext(connection) as queries:
         response = client.get(url, params)
     assert response.status_code == 200, response.content[:300]
@@ -312,6 +316,43 @@ def test_pages_run_a_fixed_number_of_queries(coordinator_client, volunteer, url,
     few = query_count(coordinator_client, url, params)
     many_referrals(28, volunteer, first=2)
     assert query_count(coordinator_client, url, params) == few
+
+
+def test_a_report_is_computed_once_and_shared_by_every_coordinator(coordinator_client, desk):
+    """The second coordinator gets the figures the first one's request computed, without
+    the report's queries, until the day turns (or the cache's few minutes pass)."""
+    period = {"start": START, "end": START + 13 * DAY}
+    with at(T0 + 10 * DAY):
+        first = coordinator_client.get(reverse("report_health"), period)
+        new_case(need="leave", languages=("ar",))
+    client = Client()
+    sign_in(client, make_staff("other@haven.test", Role.COORDINATOR))
+    with at(T0 + 10 * DAY), CaptureQueriesContext(connection) as queries:
+        second = client.get(reverse("report_health"), period)
+    assert first.context["health"].cases == second.context["health"].cases == 3
+    assert not any("helpdesk_case" in query["sql"] for query in queries.captured_queries)
+    with at(T0 + 11 * DAY):
+        sign_in(client, make_staff("next-day@haven.test", Role.COORDINATOR))
+        assert client.get(reverse("report_health"), period).context["health"].cases == 4
+
+
+def test_cached_figures_belong_to_their_filters(coordinator_client, fixture):
+    with at(T0 + 20 * DAY):
+        everything = coordinator_client.get(reverse("report_referrals"), PERIOD)
+        beta = coordinator_client.get(
+            reverse("report_referrals"), {**PERIOD, "organisation": "beta"}
+        )
+        csv_beta = coordinator_client.get(
+            reverse("report_referrals_csv"), {**PERIOD, "organisation": "beta"}
+        )
+        longer = coordinator_client.get(reverse("report_referrals"), {"end": END})
+    assert everything.context["review"].overall.total == 6
+    assert beta.context["review"].overall.total == 2
+    assert [row.split(",")[0] for row in csv_beta.content.decode().splitlines()[1:]] == [
+        "Beta",
+        "All organisations",
+    ]
+    assert longer.context["review"].overall.total == 7  # with the draft of 30 days before
 
 
 def test_review_page_shows_the_figures_and_flags_the_stall(coordinator_client, fixture):
