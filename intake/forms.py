@@ -9,10 +9,11 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from helpdesk.models import Case
-from resources.models import Language, Need
+from intake import library
+from intake.widgets import PrerenderedSelect
+from resources.models import Need
 
 # C0 controls other than tab and newlines, DEL and C1 controls: never meaningful in a
 # message, and PostgreSQL refuses NUL outright.
@@ -31,16 +32,6 @@ class TextField(forms.CharField):
         return clean_text(value) if isinstance(value, str) else value
 
 
-class NeedChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, need: Need) -> str:
-        translation = need.localized(get_language())
-        return (
-            f"{translation.name} — {translation.description}"
-            if translation.description
-            else translation.name
-        )
-
-
 class ConcernForm(forms.Form):
     for_whom = forms.ChoiceField(
         label=_("Who is this for?"),
@@ -51,24 +42,32 @@ class ConcernForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Please choose who this is for.")},
     )
-    need = NeedChoiceField(
+    need = forms.ChoiceField(
         label=_("What kind of help?"),
-        queryset=Need.objects.with_translations(),
         widget=forms.RadioSelect,
-        empty_label=None,
-        error_messages={"required": _("Please choose the kind of help.")},
+        error_messages={
+            "required": _("Please choose the kind of help."),
+            # Django's own words (translated by Django): the typed value is not repeated.
+            "invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"],
+        },
     )
     country = forms.ChoiceField(
         label=_("Which country is the person in now?"),
         help_text=_("So that we can suggest help that works there."),
+        widget=PrerenderedSelect,
         error_messages={"required": _("Please choose a country.")},
     )
     language_1 = forms.ChoiceField(
         label=_("Language for our answer"),
+        widget=PrerenderedSelect,
         error_messages={"required": _("Please choose a language.")},
     )
-    language_2 = forms.ChoiceField(label=_("Second language"), required=False)
-    language_3 = forms.ChoiceField(label=_("Third language"), required=False)
+    language_2 = forms.ChoiceField(
+        label=_("Second language"), widget=PrerenderedSelect, required=False
+    )
+    language_3 = forms.ChoiceField(
+        label=_("Third language"), widget=PrerenderedSelect, required=False
+    )
     in_danger = forms.ChoiceField(
         label=_("Is someone in danger right now?"),
         choices=[("no", _("No")), ("yes", _("Yes, right now"))],
@@ -106,20 +105,22 @@ class ConcernForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Choices follow the visitor's language, so they are built per form.
-        self.fields["country"].choices = [("", _("Choose a country"))] + list(countries)
-        desk_languages = [
-            (language.code, language.native_name)
-            for language in Language.objects.order_by("native_name")
-        ]
-        self.fields["language_1"].choices = [("", _("Choose a language"))] + desk_languages
-        for name in ("language_2", "language_3"):
-            self.fields[name].choices = [("", _("None"))] + desk_languages
+        # Choices follow the visitor's language; they are kept per language in memory
+        # (intake/library.py), so neither building nor checking them needs a query.
+        self.choices = library.concern_choices(get_language())
+        self.fields["need"].choices = self.choices.needs
+        self.fields["country"].choices = self.choices.countries
+        self.fields["language_1"].choices = self.choices.first_language
+        self.fields["language_2"].choices = self.choices.other_language
+        self.fields["language_3"].choices = self.choices.other_language
         if not self.is_bound:
             self.initial.setdefault("submission_key", secrets.token_urlsafe(24))
             self.initial.setdefault("contact_channel", Case.Channel.NONE)
-            if get_language() in dict(desk_languages):
+            if get_language() in self.choices.languages:
                 self.initial.setdefault("language_1", get_language())
+
+    def clean_need(self) -> Need:
+        return self.choices.need_by_pk[self.cleaned_data["need"]]
 
     def clean_submission_key(self) -> str:
         # A missing key (an old form, a hand-made post) still submits: it only loses

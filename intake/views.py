@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -12,20 +13,40 @@ from django.views.decorators.http import require_POST
 
 from helpdesk import cases
 from helpdesk.models import Case
-from intake import receipts, throttle
+from intake import library, receipts, throttle
 from intake.forms import ConcernForm, ReceiptForm, ReplyForm
 from intake.inbox import close_inbox, inbox_case, open_inbox
 from resources.matching import match
-from resources.models import Audience, Need
+from resources.models import Audience
 
 
 def start(request: HttpRequest) -> HttpResponse:
-    needs = [need.localized(get_language()) for need in Need.objects.with_translations()]
     return render(
         request,
         "intake/start.html",
-        {"needs": needs, "retention_days": settings.CASE_RETENTION_DAYS},
+        {
+            "needs": library.localized_needs(get_language()),
+            "retention_days": settings.CASE_RETENTION_DAYS,
+        },
     )
+
+
+def concern_page(
+    request: HttpRequest, form: ConcernForm, *, status: int = 200, **context
+) -> HttpResponse:
+    """The concern form. Unfilled, its questions are rendered once per language and
+    choice of "for whom" and kept (intake/library.py); filled in, they carry what the
+    person typed and are rendered for this response only."""
+    template = "intake/partials/concern_fields.html"
+    if form.is_bound:
+        fields = render_to_string(template, {"form": form})
+    else:
+        fields = library.remember(
+            ("concern-fields", get_language(), form.initial.get("for_whom")),
+            lambda: render_to_string(template, {"form": form}),
+        )
+    context = {"form": form, "fields": fields, **context}
+    return render(request, "intake/write.html", context, status=status)
 
 
 @never_cache
@@ -33,10 +54,10 @@ def write(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         for_whom = request.GET.get("for")
         initial = {"for_whom": for_whom} if for_whom in Case.ForWhom.values else {}
-        return render(request, "intake/write.html", {"form": ConcernForm(initial=initial)})
+        return concern_page(request, ConcernForm(initial=initial))
     form = ConcernForm(request.POST)
     if not form.is_valid():
-        return render(request, "intake/write.html", {"form": form}, status=400)
+        return concern_page(request, form, status=400)
     data = form.cleaned_data
     receipt = receipts.new_receipt()
     try:
@@ -57,18 +78,33 @@ def write(request: HttpRequest) -> HttpResponse:
         )
     except cases.DuplicateSubmission:
         return render(request, "intake/duplicate.html", status=409)
-    matches = match(
-        need=case.need.slug,
-        languages=[get_language(), *case.languages],
-        country=case.country,
-        audience=Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND,
-    )
     # The receipt appears in this response only: never in a URL, a session or a log.
     return render(
         request,
         "intake/receipt.html",
-        {"receipt": receipts.display(receipt), "case": case, "matches": matches},
+        {"receipt": receipts.display(receipt), "case": case, "matched": matched_help(case)},
     )
+
+
+def matched_help(case: Case) -> str:
+    """The guidance and organisations for a new case, rendered. The same for every case
+    with the same answers, so it is rendered once for them and kept (intake/library.py)."""
+    languages = tuple(dict.fromkeys([get_language(), *case.languages]))
+    audience = Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND
+    today = timezone.localdate()
+
+    def render_matches() -> str:
+        matches = match(
+            need=case.need.slug,
+            languages=languages,
+            country=case.country,
+            audience=audience,
+            today=today,
+        )
+        return render_to_string("intake/partials/matches.html", {"matches": matches})
+
+    key = ("matches", get_language(), case.need.slug, languages, case.country, audience, today)
+    return library.remember(key, render_matches)
 
 
 @never_cache
@@ -156,7 +192,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path == reverse("intake:write") and request.method == "POST":
         form = ConcernForm(request.POST)
         form.is_valid()  # show any other problem at the same time
-        return render(request, "intake/write.html", {"form": form, "expired": True}, status=403)
+        return concern_page(request, form, status=403, expired=True)
     return render(request, "csrf_failure.html", status=403)
 
 
