@@ -271,6 +271,13 @@ class Case(models.Model):
                 condition=models.Q(content_destroyed_at__isnull=True),
                 name="case_live_listing",
             ),
+            # The desk health report: a period's cases with all it reads of them, so
+            # PostgreSQL answers from the index alone (SQLite ignores INCLUDE).
+            models.Index(
+                fields=["created_at"],
+                include=["need", "languages", "first_response_at", "closed_at"],
+                name="case_reports",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -297,6 +304,9 @@ class Assignment(models.Model):
 
     class Meta:
         ordering = ["-assigned_at"]
+        # A case's first assignment (the desk health's wait for a volunteer) from the
+        # index alone.
+        indexes = [models.Index(fields=["case", "assigned_at"], name="assignment_first")]
         constraints = [
             models.UniqueConstraint(
                 fields=["case"],
@@ -435,6 +445,21 @@ class Referral(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # The referral review: a period's referrals with all it reads of them.
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "organisation",
+                    "status",
+                    "sent_at",
+                    "first_answer_at",
+                    "outcome_at",
+                    "follow_up_on",
+                ],
+                name="referral_reports",
+            )
+        ]
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")
 
