@@ -407,9 +407,10 @@ def desk_health(*, start: date, end: date) -> DeskHealth:
     first_assigned = (
         Assignment.objects.filter(case=OuterRef("pk")).order_by("assigned_at").values("assigned_at")
     )
-    # One row per case, named for the aggregation below; never fetched as such on
-    # PostgreSQL.
-    timings = cases.values(
+    # One row per case, named for the aggregation below (never fetched as such on
+    # PostgreSQL), unordered: the cases' default order would make PostgreSQL walk the
+    # period backwards instead of reading it from the covering index.
+    timings = cases.order_by().values(
         case_language=F("first_language"),
         case_need=F("need__name"),
         created=F("created_at"),
