@@ -6,18 +6,23 @@ volunteer cannot even learn that a case exists."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from helpdesk.models import AccessLogEntry, Case, User
+from helpdesk.models import AccessLogEntry, Assignment, Case, User, VolunteerProfile
 from helpdesk.roles import Role, has_role
 
 MAX_LANGUAGES = 3  # the intake form asks for three at most
 
 
 def speaks_any(codes: list[str]) -> Q:
-    """Cases whose languages include one of `codes` (portable across SQLite and
-    PostgreSQL: the list is short and indexed by position)."""
+    """Cases whose languages include one of `codes`. PostgreSQL tests the JSON array's
+    elements in one step (`?|`); elsewhere the list is short and tested by position."""
+    if not codes:
+        return Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        return Q(languages__has_any_keys=codes)
     condition = Q(pk__in=[])
     for position in range(MAX_LANGUAGES):
         condition |= Q(**{f"languages__{position}__in": codes})
@@ -26,16 +31,21 @@ def speaks_any(codes: list[str]) -> Q:
 
 def pool_for(user: User) -> QuerySet[Case]:
     """The waiting cases this volunteer is trained for and speaks a language of."""
-    profile = getattr(user, "profile", None)
-    if profile is None:
+    # One query for both lists: a row per (need, language) pair the profile holds.
+    pairs = VolunteerProfile.objects.filter(user=user).values_list("needs", "languages__code")
+    needs, codes = set(), set()
+    for need, code in pairs:
+        needs.add(need)
+        codes.add(code)
+    needs.discard(None)
+    codes.discard(None)
+    if not needs or not codes:
         return Case.objects.none()
-    needs = list(profile.needs.values_list("pk", flat=True))
-    codes = list(profile.languages.values_list("code", flat=True))
     return (
         Case.objects.with_content()
-        .filter(volunteer__isnull=True, needs_routing=False, need__in=needs)
+        .filter(volunteer__isnull=True, needs_routing=False, need__in=sorted(needs))
         .exclude(status=Case.Status.CLOSED)
-        .filter(speaks_any(codes))
+        .filter(speaks_any(sorted(codes)))
     )
 
 
@@ -49,14 +59,31 @@ def case_for(request: HttpRequest, reference: str, *, action: str, pool: bool = 
     """The case, if this user may reach it for `action`; logs the access. With
     `pool=True` a volunteer may also reach a pool case they qualify for."""
     user = request.user
-    queryset = visible_cases(user)
-    if pool and not has_role(user, Role.COORDINATOR):
-        queryset = queryset | pool_for(user)
-    case = queryset.select_related("need", "volunteer").filter(reference=reference).first()
+    case = _find(visible_cases(user), reference)
+    if case is None and pool and not has_role(user, Role.COORDINATOR):
+        # Asked only when the case is not theirs: their own costs a single query.
+        case = _find(pool_for(user), reference)
     if case is None or case.content_destroyed:
         raise Http404
     log(case, user, action)
     return case
+
+
+def _find(queryset: QuerySet[Case], reference: str) -> Case | None:
+    # `unopened`: its volunteer has not opened it since it was assigned (the workspace
+    # records the first opening, and need not write on every later view).
+    unopened = Assignment.objects.filter(
+        case=OuterRef("pk"),
+        volunteer=OuterRef("volunteer"),
+        ended_at__isnull=True,
+        opened_at__isnull=True,
+    )
+    return (
+        queryset.select_related("need", "volunteer")
+        .annotate(unopened=Exists(unopened))
+        .filter(reference=reference)
+        .first()
+    )
 
 
 def log(case: Case, user: User, action: str) -> None:
@@ -69,8 +96,6 @@ def pool_shortage() -> list[dict]:
     from django.db.models import Count
     from django.db.models.fields.json import KeyTextTransform
     from django.utils import timezone
-
-    from helpdesk.models import VolunteerProfile
 
     waiting = (
         Case.objects.open()

@@ -1,4 +1,8 @@
-"""Staff sessions end after 30 idle minutes and after 12 hours whatever happens."""
+"""Staff sessions end after 30 idle minutes and after 12 hours whatever happens.
+
+The last-seen time is written back at most once a minute: storing it on every request
+would make every staff page end with a write to the session store. A session may
+therefore end up to a minute before a full idle period has passed, never after."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from django.utils.translation import gettext as _
 
 STARTED_KEY = "haven_started"
 SEEN_KEY = "haven_seen"
+SEEN_REFRESH_SECONDS = 60
 
 
 class StaffSessionTimeoutMiddleware:
@@ -31,7 +36,8 @@ class StaffSessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, _("Your session ended. Please sign in again."))
                 return redirect(settings.LOGIN_URL)
-            request.session[SEEN_KEY] = now
+            if now - seen >= SEEN_REFRESH_SECONDS or SEEN_KEY not in request.session:
+                request.session[SEEN_KEY] = now
         response = self.get_response(request)
         if request.user.is_authenticated and STARTED_KEY not in request.session:
             # This request signed someone in: the 12 hours start now.

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -31,7 +32,7 @@ from helpdesk.forms import (
 )
 from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
-from resources.matching import match
+from resources.matching import AUDIENCES, GuidanceMatch, Matches, match
 from resources.models import Audience, Language, ReferralTemplate
 
 
@@ -91,12 +92,54 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 PAGE_SIZE = 25
+LISTING_ORDER = ("-urgent", "created_at")
+# A list counts its cases no further than this past the start of the page shown: paging
+# through a desk of a million cases then costs what it costs with a thousand (the
+# partial indexes on Case deliver the rows in LISTING_ORDER). Past it, the page says
+# "more than".
+COUNT_AHEAD = 500
+# The pool hint on a volunteer's own list counts no further than this.
+POOL_HINT_LIMIT = 99
+
+
+class BoundedPaginator(Paginator):
+    """A paginator that counts at most `ahead` items past the start of the page asked
+    for. `exact` says whether `count` is the whole list or only a lower bound; when it
+    is not, the list goes on past `num_pages`."""
+
+    def __init__(self, object_list, per_page: int, *, number, ahead: int) -> None:
+        super().__init__(object_list, per_page)
+        try:
+            start = (max(int(number), 1) - 1) * per_page
+        except (TypeError, ValueError):
+            start = 0
+        self.limit = start + ahead
+
+    @cached_property
+    def _bounded(self) -> tuple[int, bool]:
+        return bounded_count(self.object_list, self.limit)
+
+    @property
+    def count(self) -> int:
+        return self._bounded[0]
+
+    @property
+    def exact(self) -> bool:
+        return self._bounded[1]
+
+
+def bounded_count(queryset, limit: int) -> tuple[int, bool]:
+    """How many rows, counting no further than `limit`, and whether that is all of them.
+    The rows keep their order, so the database reads them from an ordered index and
+    stops, rather than counting every match."""
+    count = queryset.values("pk")[: limit + 1].count()
+    return min(count, limit), count <= limit
 
 
 def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
-    page = Paginator(queryset.for_listing().order_by("-urgent", "created_at"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    listing = queryset.for_listing().order_by(*LISTING_ORDER)
+    number = request.GET.get("page")
+    page = BoundedPaginator(listing, PAGE_SIZE, number=number, ahead=COUNT_AHEAD).get_page(number)
     return {"page": page, "now": timezone.now(), **extra}
 
 
@@ -104,7 +147,12 @@ def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
 @require_GET
 def my_cases(request: HttpRequest) -> HttpResponse:
     queryset = Case.objects.open().with_content().filter(volunteer=request.user)
-    context = case_list_context(request, queryset, pool_count=access.pool_for(request.user).count())
+    pool_count, pool_count_exact = bounded_count(
+        access.pool_for(request.user).order_by(*LISTING_ORDER), POOL_HINT_LIMIT
+    )
+    context = case_list_context(
+        request, queryset, pool_count=pool_count, pool_count_exact=pool_count_exact
+    )
     return render(request, "helpdesk/my_cases.html", context)
 
 
@@ -142,8 +190,25 @@ def all_cases(request: HttpRequest) -> HttpResponse:
             queryset = queryset.filter(volunteer=data["volunteer"])
         if data["overdue"]:
             queryset = queryset.overdue()
-    context = case_list_context(request, queryset, form=form, query=request.GET.urlencode())
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = case_list_context(request, queryset, form=form, query=query.urlencode())
     return render(request, "helpdesk/all_cases.html", context)
+
+
+def shareable(case: Case, matches: Matches) -> list[GuidanceMatch]:
+    """The guidance that may be shared with the person, taken from the volunteer's
+    matches (which hold every audience) instead of matching the library again: the
+    pieces for the person's audience, in the order match() gives that audience. match()
+    sorts by emergency, the audience's place in what that audience reads, country fit,
+    position and slug; only the audience's place differs, so a stable sort on the first
+    two keys is enough."""
+    audience = Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND
+    shown = AUDIENCES[audience]
+    pieces = [item for item in matches.guidance if item.guidance.audience in shown]
+    return sorted(
+        pieces, key=lambda item: (not item.guidance.emergency, shown.index(item.guidance.audience))
+    )
 
 
 def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
@@ -153,18 +218,12 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
         country=case.country,
         audience=Audience.VOLUNTEER,
     )
-    shareable = match(
-        need=case.need.slug,
-        languages=case.languages,
-        country=case.country,
-        audience=Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND,
-    ).guidance
     return {
         "case": case,
         "messages_list": list(case.messages.select_related("staff_user")),
         "notes": list(case.notes.select_related("author")),
         "matches": matches,
-        "shareable": shareable,
+        "shareable": shareable(case, matches),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": forms.get("status_form")
@@ -182,7 +241,7 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
 @never_cache
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
-    if case.volunteer_id == request.user.pk:
+    if case.volunteer_id == request.user.pk and case.unopened:
         casework.mark_opened(case=case, user=request.user)
     return render(request, "helpdesk/case.html", workspace_context(request, case))
 
