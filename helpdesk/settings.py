@@ -167,6 +167,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "helpdesk.csrf.NoReferrerCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A calm "try again in a minute" page (503) while the database is away.
+    "intake.outage.DatabaseOutageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "helpdesk.sessions.StaffSessionTimeoutMiddleware",
@@ -226,9 +228,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Falls back to this process's memory while Redis is away (helpdesk/cache.py);
+            # the timeouts make an unreachable Redis cost a second, not a request.
+            "BACKEND": "helpdesk.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "haven",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

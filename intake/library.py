@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, transaction
@@ -125,11 +126,18 @@ class ConcernChoices:
     languages: dict[str, str]
     first_language: Choices
     other_language: Choices
+    complete: bool = True
 
 
 def concern_choices(language: str) -> ConcernChoices:
     """The form's choices in `language` (the visitor's)."""
-    return remember(("concern-choices", language), lambda: _concern_choices(language))
+    try:
+        return remember(("concern-choices", language), lambda: _concern_choices(language))
+    except DatabaseError:
+        # A process that started while the database is away: the form still renders and
+        # keeps what was typed; the needs wait for the database, the desk's languages
+        # are those of the site until then.
+        return _choices(language, needs=[], languages=list(settings.LANGUAGES), complete=False)
 
 
 def _concern_choices(language: str) -> ConcernChoices:
@@ -138,6 +146,10 @@ def _concern_choices(language: str) -> ConcernChoices:
         (desk_language.code, desk_language.native_name)
         for desk_language in Language.objects.order_by("native_name")
     ]
+    return _choices(language, needs=needs, languages=languages)
+
+
+def _choices(language: str, *, needs: list[Need], languages: list, complete: bool = True):
     return ConcernChoices(
         needs=Choices((str(need.pk), need_label(need, language)) for need in needs),
         need_by_pk={str(need.pk): need for need in needs},
@@ -145,6 +157,7 @@ def _concern_choices(language: str) -> ConcernChoices:
         languages=dict(languages),
         first_language=Choices([("", _("Choose a language")), *languages]),
         other_language=Choices([("", _("None")), *languages]),
+        complete=complete,
     )
 
 

@@ -38,7 +38,7 @@ def concern_page(
     choice of "for whom" and kept (intake/library.py); filled in, they carry what the
     person typed and are rendered for this response only."""
     template = "intake/partials/concern_fields.html"
-    if form.is_bound:
+    if form.is_bound or not form.choices.complete:
         fields = render_to_string(template, {"form": form})
     else:
         fields = library.remember(
