@@ -275,7 +275,7 @@ class Case(models.Model):
             # PostgreSQL answers from the index alone (SQLite ignores INCLUDE).
             models.Index(
                 fields=["created_at"],
-                include=["need", "languages", "first_response_at", "closed_at"],
+                include=["id", "need", "languages", "first_response_at", "closed_at"],
                 name="case_reports",
             ),
         ]
