@@ -57,6 +57,8 @@ REDIS_DB = 10
 MAX_CHARS = 10_000  # settings.MESSAGE_MAX_CHARS
 UPLOAD_LIMIT = 256 * 1024  # settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS
+RTL_LANGUAGES = {"ar", "fa", "he", "ur"}  # settings.LANGUAGES_BIDI
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # intake.receipts.ALPHABET
 EXAMPLES_PER_KIND = 5
 SERVER_LOG = ROOT / "var" / "fuzz-server.log"
 
@@ -469,15 +471,19 @@ def nearly_valid(rng: random.Random, choices: Choices, key: str) -> Post:
             refused.add("contact_details")
             shapes.append("channel without details")
         elif mistake == 6:
-            # A checkbox counts any value but "" and "false" as ticked, even "0" and "off".
             data["consent"] = rng.choice(["", "false", "FALSE", "0", "off", "no"])
-            if data["consent"] in ("", "false", "FALSE"):
-                refused.add("consent")
             shapes.append("consent odd or not given")
         else:
+            # Nothing to expect but the general rule: a refusal must say where.
             data["submission_key"] = secrets.token_urlsafe(rng.randint(49, 200))
-            refused.add("submission_key")
             shapes.append("submission key too long")
+    # Decided by the final values, as a later mistake may undo an earlier one. A checkbox
+    # counts any value but "" and "false" as ticked, even "0" and "off".
+    refused.discard("consent")
+    if str(data.get("consent", "")).lower() in ("", "false"):
+        refused.add("consent")
+    if data.get("contact_channel") not in ("email", "signal", "phone", "other"):
+        refused.discard("contact_details")  # no channel chosen: no details needed
     shape = "nearly valid: " + " + ".join(sorted(set(shapes)))
     return Post(list(data.items()), shape, refused, may_pass=not refused)
 
@@ -684,6 +690,9 @@ class Visitor:
         if answer.status in (400, 403) and "errors" in answer.page:
             for problem in misplaced_errors(parse(answer.page), refused=answer.status == 400):
                 self.run.violation(f"error placement: {problem}", f"{action}: {shape}")
+        document = re.search(r'<html lang="([^"]*)" dir="([^"]*)"', answer.page[:300])
+        if document and (document.group(1) in RTL_LANGUAGES) != (document.group(2) == "rtl"):
+            self.run.violation("the page's direction does not fit its language", document.group(1))
         for marker in ("<script>alert", "<img src=x", "</textarea><b>fuzz"):
             if marker in answer.page:
                 self.run.violation("unescaped text", f"{action}: {shape}")
@@ -725,7 +734,9 @@ class Visitor:
         key = hidden_value(answer.page, "submission_key") or secrets.token_urlsafe(24)
         return token, key
 
-    def post_concern(self, post: Post, token: str, *, encoding: str = "form") -> Answer:
+    def post_concern(
+        self, post: Post, token: str, *, encoding: str = "form", prefixed: bool = True
+    ) -> Answer:
         fields = [("csrfmiddlewaretoken", token), *post.fields]
         if encoding == "multipart":
             boundary = "----haven" + secrets.token_hex(8)
@@ -734,7 +745,7 @@ class Visitor:
         else:
             body = encode_form(fields)
             content_type = "application/x-www-form-urlencoded"
-        prefix = self.rng.choice(PREFIXES) if self.rng.random() < 0.03 else ""
+        prefix = self.rng.choice(PREFIXES) if prefixed and self.rng.random() < 0.03 else ""
         answer = self.send("POST", prefix + "/write/", body, content_type=content_type)
         outcome = self.check("concern POST", post.shape, answer)
         if prefix and answer.status != 404:
@@ -787,7 +798,7 @@ class Visitor:
         receipt = receipt_on(answer.page)
         if receipt and self.rng.random() < 0.1:
             again = self.post_concern(
-                Post(post.fields, "the same form sent again", may_pass=False), token
+                Post(post.fields, "the same form sent again", may_pass=False), token, prefixed=False
             )
             if again.status != 409:
                 self.run.violation("a form sent twice was not answered as a duplicate", "resend")
@@ -845,9 +856,8 @@ class Visitor:
         chars = list(receipt.replace("-", ""))
         kind = self.rng.randrange(4)
         if kind == 0:
-            chars[self.rng.randrange(len(chars))] = self.rng.choice(
-                "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-            )
+            at = self.rng.randrange(len(chars))
+            chars[at] = self.rng.choice(RECEIPT_ALPHABET.replace(chars[at], ""))
         elif kind == 1:
             chars.pop(self.rng.randrange(len(chars)))
         elif kind == 2:
@@ -980,7 +990,7 @@ class Visitor:
                 typed, shape = rng_bytes(self.rng), "invalid UTF-8"
             else:
                 typed, shape = (
-                    "".join(self.rng.choices("0123456789ABCDEFGHJKMNPQRSTVWXYZ", k=20)),
+                    "".join(self.rng.choices(RECEIPT_ALPHABET, k=20)),
                     "random well-formed",
                 )
             answer = self.look_up(typed, shape)
@@ -1320,8 +1330,9 @@ def check_database(run: Run, since: datetime) -> dict:
 
 def summary(run: Run, database: dict, seconds: float, args: argparse.Namespace) -> dict:
     statuses = Counter()
-    for (_, outcome), n in run.outcomes.items():
-        statuses[outcome.split()[0]] += n
+    for (action, outcome), n in run.outcomes.items():
+        if action != "(server log)":
+            statuses[outcome.split()[0]] += n
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "requests": run.sent,
