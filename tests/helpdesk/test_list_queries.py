@@ -1,0 +1,154 @@
+"""The staff pages cost the same number of queries whatever the size of the desk, and a
+list counts no further than it needs: past COUNT_AHEAD it says "more than"."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from helpdesk import views
+from helpdesk.models import Message, Note, Referral
+from helpdesk.sessions import SEEN_KEY
+from resources.matching import match
+from resources.models import Organisation
+from tests.helpdesk.test_desk import new_case, trained
+
+MAX_QUERIES = 10
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("name", ["desk", "pool"])
+def test_a_volunteers_lists_cost_the_same_with_many_cases(volunteer_client, volunteer, name):
+    trained(volunteer, languages=("ar",), needs=("leave",), capacity=50)
+    url = reverse(name)
+    volunteer_client.get(url)  # the session's first request stores its timestamps
+
+    def grow(n: int) -> int:
+        for _ in range(n):
+            new_case(volunteer=volunteer)  # theirs
+            new_case(languages=("fa", "ar"))  # in their pool
+            new_case(languages=("ru",))  # in nobody's pool of theirs
+        return queries(volunteer_client, url)
+
+    few, many = grow(1), grow(30)
+    assert few == many <= MAX_QUERIES
+    assert volunteer_client.get(url + "?page=2").status_code == 200
+
+
+def test_the_coordinators_lists_cost_the_same_with_many_cases(coordinator_client, volunteer):
+    trained(volunteer)
+    urls = [
+        reverse("pool"),
+        reverse("all_cases"),
+        reverse("all_cases") + "?status=new&language=ar&urgent=no",
+    ]
+    for url in urls:
+        coordinator_client.get(url)
+
+    def grow(n: int) -> list[int]:
+        for _ in range(n):
+            new_case(languages=("fa", "ar"))
+            new_case(volunteer=volunteer, languages=("ar",))
+        return [queries(coordinator_client, url) for url in urls]
+
+    few, many = grow(1), grow(30)
+    assert few == many
+    assert max(many) <= MAX_QUERIES
+
+
+def test_the_workspace_costs_the_same_however_long_the_case(volunteer_client, volunteer, library):
+    trained(volunteer)
+    case = new_case(need="asylum-be", languages=("ar", "en"), volunteer=volunteer)
+    url = reverse("case", args=[case.reference])
+    volunteer_client.get(url)  # the first opening is recorded once
+
+    def grow(n: int) -> int:
+        organisation = Organisation.objects.first()
+        for i in range(n):
+            Message.objects.create(case=case, author="submitter", body=f"message {i}")
+            Note.objects.create(case=case, author=volunteer, body=f"note {i}")
+            Referral.objects.create(case=case, organisation=organisation, created_by=volunteer)
+        return queries(volunteer_client, url)
+
+    # Session, user, case, access log, the library (match()), messages, notes, referrals.
+    assert grow(1) == grow(20) <= 13
+
+
+def test_viewing_a_case_again_does_not_write_its_opening_again(
+    volunteer_client, volunteer, library
+):
+    trained(volunteer)
+    case = new_case(volunteer=volunteer)
+    url = reverse("case", args=[case.reference])
+    with CaptureQueriesContext(connection) as first:
+        volunteer_client.get(url)
+    with CaptureQueriesContext(connection) as again:
+        volunteer_client.get(url)
+    updates = [q["sql"] for q in again.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not updates
+    assert any(
+        "helpdesk_assignment" in q["sql"] for q in first.captured_queries if "UPDATE" in q["sql"]
+    )
+    assert case.assignments.get().opened_at is not None
+
+
+def test_a_staff_page_does_not_save_the_session_each_time(volunteer_client, volunteer):
+    volunteer_client.get(reverse("desk"))
+    seen = volunteer_client.session[SEEN_KEY]
+    with CaptureQueriesContext(connection) as captured:
+        volunteer_client.get(reverse("desk"))
+    assert not [
+        q
+        for q in captured.captured_queries
+        if "django_session" in q["sql"] and "UPDATE" in q["sql"]
+    ]
+    assert volunteer_client.session[SEEN_KEY] == seen
+
+
+def test_a_long_list_says_more_than_instead_of_counting_everything(coordinator_client, monkeypatch):
+    monkeypatch.setattr(views, "COUNT_AHEAD", 4)
+    cases = [new_case(languages=("ar",)) for _ in range(7)]
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+
+    page = coordinator_client.get(reverse("all_cases")).content.decode()
+    assert "Cases found: more than 4." in page
+    assert "Page 1<" in page and "Page 1 of" not in page
+    assert "page=2" in page
+
+    # Further on, the count reaches the end of the list: exact again.
+    page = coordinator_client.get(reverse("all_cases"), {"page": 3}).content.decode()
+    assert "7 cases" in page and "Page 3 of 4" in page
+    shown = [case.reference for case in cases if case.reference in page]
+    assert len(shown) == 2
+
+
+def test_the_pool_hint_stops_counting(volunteer_client, volunteer, monkeypatch):
+    trained(volunteer, languages=("ar",), needs=("leave",))
+    monkeypatch.setattr(views, "POOL_HINT_LIMIT", 2)
+    new_case()
+    new_case()
+    assert "2 cases wait in the pool" in volunteer_client.get(reverse("desk")).content.decode()
+    new_case()
+    page = volunteer_client.get(reverse("desk")).content.decode()
+    assert "Cases waiting in the pool for someone like you: more than 2." in page
+
+
+@pytest.mark.parametrize("for_whom", ["self", "other"])
+def test_the_workspace_offers_what_match_gives_the_persons_audience(
+    volunteer_client, volunteer, library, for_whom
+):
+    trained(volunteer)
+    case = new_case(need="leave", languages=("fa", "en"), volunteer=volunteer)
+    case.for_whom = for_whom
+    case.save(update_fields=["for_whom"])
+    response = volunteer_client.get(reverse("case", args=[case.reference]))
+    offered = [item.guidance.slug for item in response.context["shareable"]]
+    audience = "person" if for_whom == "self" else "friend"
+    expected = match(need="leave", languages=["fa", "en"], country="SY", audience=audience)
+    assert offered == [item.guidance.slug for item in expected.guidance]
+    assert offered  # the library has pieces for this need
