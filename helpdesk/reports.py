@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -70,6 +72,19 @@ class Median(Aggregate):
 
 def medians_in_sql() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """PostgreSQL's JIT judges a report's aggregation over a period of cases costly
+    enough to compile, and spends longer compiling it than running it (480 ms of
+    1.5 s for 90 days at a million cases): off for the report's transaction only."""
+    if not medians_in_sql():
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def duration(end: str, start: str) -> ExpressionWrapper:
@@ -195,14 +210,19 @@ def overdue_follow_up(today: date) -> Q:
 def referral_review(
     *, start: date, end: date, organisation=None, need=None, country=None, language=None
 ) -> ReferralReview:
-    referrals = referrals_in_period(
-        start=start,
-        end=end,
-        organisation=organisation,
-        need=need,
-        country=country,
-        language=language,
-    )
+    with without_jit():
+        return _referral_review(
+            start=start,
+            end=end,
+            organisation=organisation,
+            need=need,
+            country=country,
+            language=language,
+        )
+
+
+def _referral_review(*, start: date, end: date, **filters) -> ReferralReview:
+    referrals = referrals_in_period(start=start, end=end, **filters)
     now, today = timezone.now(), timezone.localdate()
     per_status = {value: Count("pk", filter=Q(status=value)) for value in S.values}
     to_answer = duration("first_answer_at", "sent_at")
@@ -371,6 +391,11 @@ def iso_weeks(start: date, end: date) -> list[str]:
 
 
 def desk_health(*, start: date, end: date) -> DeskHealth:
+    with without_jit():
+        return _desk_health(start=start, end=end)
+
+
+def _desk_health(*, start: date, end: date) -> DeskHealth:
     since, until = period_bounds(start, end)
     now = timezone.now()
     cases = Case.objects.filter(created_at__gte=since, created_at__lt=until).annotate(
