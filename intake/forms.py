@@ -15,6 +15,7 @@ from intake import library
 from intake.widgets import PrerenderedSelect
 from resources.models import Need
 
+SUBMISSION_KEY_LENGTH = Case._meta.get_field("submission_key").max_length
 # C0 controls other than tab and newlines, DEL and C1 controls: never meaningful in a
 # message, and PostgreSQL refuses NUL outright.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -25,14 +26,32 @@ def clean_text(value: str) -> str:
 
 
 class TextField(forms.CharField):
-    """A CharField that drops control characters before length checks."""
+    """A CharField that drops control characters before stripping and length checks, so
+    that whitespace between control characters is not taken for a message."""
 
     def to_python(self, value):
-        value = super().to_python(value)
-        return clean_text(value) if isinstance(value, str) else value
+        return super().to_python(clean_text(value) if isinstance(value, str) else value)
 
 
-class ConcernForm(forms.Form):
+class ErrorsBoundField(forms.BoundField):
+    """Our field partials (templates/partials/) list a field's errors under
+    `<id>_errors`; Django 5.2 points aria-describedby at `<id>_error`. Point it at the
+    list that is on the page, so a screen reader reads the error with the field."""
+
+    @property
+    def aria_describedby(self):
+        described = super().aria_describedby
+        if not described:
+            return described
+        errors = f"{self.auto_id}_error"
+        return " ".join(f"{errors}s" if token == errors else token for token in described.split())
+
+
+class PublicForm(forms.Form):
+    bound_field_class = ErrorsBoundField
+
+
+class ConcernForm(PublicForm):
     for_whom = forms.ChoiceField(
         label=_("Who is this for?"),
         choices=[
@@ -101,13 +120,14 @@ class ConcernForm(forms.Form):
         label=_("I have read how my message is handled and agree to it."),
         error_messages={"required": _("Please confirm that you agree, so that we can help.")},
     )
-    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+    # No max_length: an error on a hidden field could not be shown next to anything.
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, choices: library.ConcernChoices | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Choices follow the visitor's language; they are kept per language in memory
         # (intake/library.py), so neither building nor checking them needs a query.
-        self.choices = library.concern_choices(get_language())
+        self.choices = choices or library.concern_choices(get_language())
         self.fields["need"].choices = self.choices.needs
         self.fields["country"].choices = self.choices.countries
         self.fields["language_1"].choices = self.choices.first_language
@@ -123,9 +143,12 @@ class ConcernForm(forms.Form):
         return self.choices.need_by_pk[self.cleaned_data["need"]]
 
     def clean_submission_key(self) -> str:
-        # A missing key (an old form, a hand-made post) still submits: it only loses
-        # the protection against sending the same form twice.
-        return self.cleaned_data["submission_key"] or secrets.token_urlsafe(24)
+        # A missing or malformed key (an old form, a hand-made post) still submits: it
+        # only loses the protection against sending the same form twice.
+        key = self.cleaned_data["submission_key"]
+        if not key or len(key) > SUBMISSION_KEY_LENGTH:
+            return secrets.token_urlsafe(24)
+        return key
 
     def clean_contact_channel(self) -> str:
         return self.cleaned_data["contact_channel"] or Case.Channel.NONE
@@ -154,7 +177,7 @@ class ConcernForm(forms.Form):
         return self.cleaned_data.get("in_danger") == "yes"
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(PublicForm):
     receipt = TextField(
         label=_("Your receipt code"),
         help_text=_("The code you got when you wrote to us, for example 7K2M-XQ4P-…"),
@@ -166,7 +189,7 @@ class ReceiptForm(forms.Form):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(PublicForm):
     body = TextField(
         label=_("Your answer"),
         max_length=settings.MESSAGE_MAX_CHARS,

@@ -47,21 +47,31 @@ _lock = threading.Lock()
 # The version is read from the shared cache once per request, not once per entry.
 _request = threading.local()
 _UNREAD = object()
+UNKNOWN = object()  # the cache holding the version cannot be read
 
 
 def version() -> str | None:
     if not getattr(_request, "active", False):  # outside a request: always ask
-        return cache.get(VERSION_KEY)
+        return _read_version()
     if _request.version is _UNREAD:
-        _request.version = cache.get(VERSION_KEY)
+        _request.version = _read_version()
     return _request.version
+
+
+def _read_version():
+    try:
+        return cache.get(VERSION_KEY)
+    except DatabaseError:  # the embedded default keeps its cache in the database
+        return UNKNOWN
 
 
 def remember(key: Hashable, build: Callable[[], T]) -> T:
     """The entry for `key`, made with `build()` if missing, stale or of another version."""
     current = version()
     entry = _entries.get(key)
-    if entry is not None and entry[0] == current and time.monotonic() - entry[1] < MAX_AGE:
+    if entry is not None and (
+        current is UNKNOWN or (entry[0] == current and time.monotonic() - entry[1] < MAX_AGE)
+    ):
         return entry[2]
     try:
         value = build()
@@ -69,12 +79,19 @@ def remember(key: Hashable, build: Callable[[], T]) -> T:
         if entry is None:
             raise
         return entry[2]  # the database is away: the last known library beats no page
-    with _lock:
-        _entries[key] = (current, time.monotonic(), value)
-        _entries.move_to_end(key)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
+    if current is not UNKNOWN:
+        with _lock:
+            _entries[key] = (current, time.monotonic(), value)
+            _entries.move_to_end(key)
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
     return value
+
+
+def clear() -> None:
+    """Forget every entry (a process that must not trust what it kept; tests)."""
+    with _lock:
+        _entries.clear()
 
 
 def library_changed(sender, **kwargs) -> None:
@@ -129,14 +146,16 @@ class ConcernChoices:
     complete: bool = True
 
 
-def concern_choices(language: str) -> ConcernChoices:
-    """The form's choices in `language` (the visitor's)."""
+def concern_choices(language: str, *, fallback: bool = False) -> ConcernChoices:
+    """The form's choices in `language` (the visitor's). A process that started while
+    the database is away has none: it raises, unless asked for a `fallback` so that the
+    calm page can still give back what was typed (intake/outage.py). The needs then wait
+    for the database; the desk's languages are the site's until then."""
     try:
         return remember(("concern-choices", language), lambda: _concern_choices(language))
     except DatabaseError:
-        # A process that started while the database is away: the form still renders and
-        # keeps what was typed; the needs wait for the database, the desk's languages
-        # are those of the site until then.
+        if not fallback:
+            raise
         return _choices(language, needs=[], languages=list(settings.LANGUAGES), complete=False)
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 import logging
 
 from django.db import InterfaceError, OperationalError
+from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import get_language
+
+from intake import library
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +63,12 @@ def unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
     status = 503
     posted = request.method == "POST"
     if posted and request.path == reverse("intake:write"):
-        response = concern_page(request, ConcernForm(request.POST), status=status, **context)
+        choices = library.concern_choices(get_language(), fallback=True)
+        form = ConcernForm(request.POST, choices=choices)
+        # What was typed comes back as it was, not checked: without the database the
+        # needs may be unknown here, and "not a valid choice" would be untrue.
+        form._errors = ErrorDict()
+        response = concern_page(request, form, status=status, **context)
     elif posted and request.path == reverse("intake:follow_up"):
         context["form"] = ReceiptForm(request.POST)
         response = render(request, "intake/follow_up.html", context, status=status)

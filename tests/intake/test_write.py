@@ -1,8 +1,12 @@
+import re
+
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpdesk.models import Case
 from intake import receipts
+from resources.models import Need
 from tests.intake.conftest import CANARY, concern, receipt_in
 
 
@@ -120,3 +124,52 @@ def test_an_unknown_choice_is_an_error_not_a_crash(client, db):
     )
     assert response.status_code == 400
     assert not Case.objects.exists()
+
+
+def test_an_error_is_tied_to_its_field_for_screen_readers(client, db):
+    response = client.post(reverse("intake:write"), concern(description="", country=""))
+    page = response.content.decode()
+    for field in ("description", "country"):
+        assert f'<ul class="errors" id="id_{field}_errors">' in page
+        tag = re.search(rf'<(textarea|select) name="{field}"[^>]*>', page).group(0)
+        assert f"id_{field}_errors" in tag.split('aria-describedby="')[1].split('"')[0]
+        assert 'aria-invalid="true"' in tag
+
+
+def test_whitespace_between_control_characters_is_not_a_message(client, db):
+    response = client.post(reverse("intake:write"), concern(description="\x01\r\n\x02 \x00"))
+    assert response.status_code == 400
+    assert "Please tell us a little about what is happening." in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_a_tampered_submission_key_does_not_refuse_the_form(submit):
+    response = submit(submission_key="k" * 65)
+    assert response.status_code == 200
+    assert len(Case.objects.get().submission_key) <= 64
+
+
+def test_a_need_added_by_a_coordinator_appears_on_the_form_at_once(client, db):
+    client.get(reverse("intake:write"))  # the choices are now kept in memory
+    need = Need.objects.create(slug="housing", name="A safe place to sleep", position=9)
+    page = client.get(reverse("intake:write")).content.decode()
+    assert "A safe place to sleep" in page
+    response = client.post(reverse("intake:write"), concern(need=need.pk))
+    assert response.status_code == 200
+    assert Case.objects.get().need == need
+
+
+def test_the_form_and_a_submission_need_no_query_for_the_library(client, db, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # routing is not under test here
+    client.get(reverse("intake:write"))
+    data = concern()
+    with CaptureQueriesContext(connection) as form_queries:
+        client.get(reverse("intake:write"))
+    with CaptureQueriesContext(connection) as post_queries:
+        assert client.post(reverse("intake:write"), data).status_code == 200
+    library_tables = ("resources_need", "resources_language", "resources_guidance")
+    for query in [*form_queries, *post_queries]:
+        assert not any(table in query["sql"] for table in library_tables), query["sql"]
+    # The embedded default reads the library version from its database cache.
+    assert len(form_queries) <= 1
+    assert len([q for q in post_queries if "helpdesk_case" in q["sql"]]) == 1
