@@ -120,8 +120,9 @@ class ConcernForm(PublicForm):
         label=_("I have read how my message is handled and agree to it."),
         error_messages={"required": _("Please confirm that you agree, so that we can help.")},
     )
-    # No max_length: an error on a hidden field could not be shown next to anything.
-    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    # A hidden field must never fail, as its error could not be shown next to anything:
+    # no max_length, control characters (NUL) dropped, anything unusable replaced below.
+    submission_key = TextField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, choices: library.ConcernChoices | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -144,9 +144,11 @@ def test_whitespace_between_control_characters_is_not_a_message(client, db):
 
 
 def test_a_tampered_submission_key_does_not_refuse_the_form(submit):
-    response = submit(submission_key="k" * 65)
-    assert response.status_code == 200
-    assert len(Case.objects.get().submission_key) <= 64
+    for number, key in enumerate(["k" * 65, "\x00", "abc\x00def"], start=1):
+        response = submit(submission_key=key)
+        assert response.status_code == 200, key
+        assert Case.objects.count() == number
+    assert all(len(key) <= 64 for key in Case.objects.values_list("submission_key", flat=True))
 
 
 def test_a_need_added_by_a_coordinator_appears_on_the_form_at_once(client, db):
