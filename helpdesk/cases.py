@@ -14,6 +14,7 @@ from helpdesk.routing import request_drain, request_routing
 from resources.models import Need
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_ATTEMPTS = 3
 
 
 class DuplicateSubmission(Exception):
@@ -42,31 +43,35 @@ def submit_concern(
 ) -> Case:
     """Save a new concern in one transaction and hand it to routing after commit. The
     case is marked as waiting for routing, so the sweep finds it if the queue is down."""
-    try:
-        with transaction.atomic():
-            case = Case.objects.create(
-                reference=new_reference(),
-                receipt_hash=receipt_hash,
-                submission_key=submission_key,
-                for_whom=for_whom,
-                need=need,
-                country=country,
-                languages=languages,
-                language=language,
-                urgent=urgent,
-                description=description,
-                contact_channel=contact_channel,
-                contact_details=contact_details,
-                contact_safe_times=contact_safe_times,
-                contact_code_word=contact_code_word,
-                needs_routing=True,
-            )
-            transaction.on_commit(partial(request_routing, case.pk))
-    except IntegrityError:
-        if Case.objects.filter(submission_key=submission_key).exists():
-            raise DuplicateSubmission from None
-        raise
-    return case
+    for attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                case = Case.objects.create(
+                    reference=new_reference(),
+                    receipt_hash=receipt_hash,
+                    submission_key=submission_key,
+                    for_whom=for_whom,
+                    need=need,
+                    country=country,
+                    languages=languages,
+                    language=language,
+                    urgent=urgent,
+                    description=description,
+                    contact_channel=contact_channel,
+                    contact_details=contact_details,
+                    contact_safe_times=contact_safe_times,
+                    contact_code_word=contact_code_word,
+                    needs_routing=True,
+                )
+                transaction.on_commit(partial(request_routing, case.pk))
+            return case
+        except IntegrityError:
+            if Case.objects.filter(submission_key=submission_key).exists():
+                raise DuplicateSubmission from None
+            # Else the short reference met one in use (one in ~10^6 at a million
+            # cases): draw another rather than answer with an error.
+            if attempt == REFERENCE_ATTEMPTS - 1:
+                raise
 
 
 def add_submitter_message(*, case: Case, body: str) -> Message:

@@ -175,3 +175,13 @@ def test_the_form_and_a_submission_need_no_query_for_the_library(client, db, set
     # The embedded default reads the library version from its database cache.
     assert len(form_queries) <= 1
     assert len([q for q in post_queries if "helpdesk_case" in q["sql"]]) == 1
+
+
+def test_a_reference_already_in_use_is_drawn_again_not_an_error(submit, monkeypatch):
+    submit(submission_key="first")
+    taken = Case.objects.get().reference
+    drawn = iter([taken, "FRESH234"])
+    monkeypatch.setattr("helpdesk.cases.new_reference", lambda: next(drawn))
+    response = submit(submission_key="second")
+    assert response.status_code == 200
+    assert set(Case.objects.values_list("reference", flat=True)) == {taken, "FRESH234"}
