@@ -16,13 +16,14 @@ someone who held it before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -83,54 +84,71 @@ def decide(case: CaseFacts, candidates: Sequence[Candidate], *, today: date) -> 
     return decision
 
 
-def candidates_for(case, *, lock: bool) -> list[Candidate]:
-    """Volunteers who could take this case, with their current load. Whoever held the
-    case before and no longer does (did not open it, handed it back, was moved off it)
-    is left out: a case that comes back goes to someone new, or a coordinator decides."""
+def candidates_for(cases: Sequence, *, lock: bool) -> list[Candidate]:
+    """Volunteers who could take one of these cases, with their current load: active,
+    trained for one of their needs, speaking one of their languages. With `lock`, their
+    profile rows are locked first, in a stable order so that concurrent routings cannot
+    deadlock, and loads are counted after the locks are held, so two routings never
+    both see a free slot."""
     from helpdesk.models import Assignment, Case, VolunteerProfile
 
-    held_before = Assignment.objects.filter(case=case, ended_at__isnull=False).values(
-        "volunteer_id"
-    )
-    profiles = (
-        VolunteerProfile.objects.filter(
-            user__is_active=True,
-            needs__slug=case.need.slug,
-            languages__code__in=case.languages,
-        )
-        .exclude(user_id__in=held_before)
-        .distinct()
+    profiles = VolunteerProfile.objects.filter(
+        user__is_active=True,
+        needs__slug__in={case.need.slug for case in cases},
+        languages__code__in={code for case in cases for code in case.languages},
     )
     if lock:
-        # Lock in a stable order so that concurrent routings cannot deadlock; loads are
-        # counted after the locks are held, so two routings never both see a free slot.
         ids = list(
             VolunteerProfile.objects.select_for_update()
             .filter(pk__in=profiles.values("pk"))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        profiles = VolunteerProfile.objects.filter(pk__in=ids)
-    profiles = profiles.annotate(
-        open_cases=Count(
-            "user__cases",
-            filter=~Q(user__cases__status=Case.Status.CLOSED),
-            distinct=True,
-        ),
-        last_assigned=Max("user__assignments__assigned_at"),
-    ).prefetch_related("languages", "needs")
+    else:
+        ids = list(profiles.values_list("pk", flat=True).distinct())
+    # Plain rows and one grouped count per table: model instances, and joining a
+    # volunteer's cases and assignments at once, cost more than the decisions.
+    profiles = VolunteerProfile.objects.filter(pk__in=ids).values_list(
+        "pk", "user_id", "capacity", "paused_until"
+    )
+    user_ids = [user_id for _, user_id, _, _ in profiles]
+    loads = dict(
+        Case.objects.open()
+        .filter(volunteer_id__in=user_ids)
+        .order_by()
+        .values("volunteer_id")
+        .annotate(n=Count("pk"))
+        .values_list("volunteer_id", "n")
+    )
+    last_assigned = dict(
+        Assignment.objects.filter(volunteer_id__in=user_ids)
+        .order_by()
+        .values("volunteer_id")
+        .annotate(at=Max("assigned_at"))
+        .values_list("volunteer_id", "at")
+    )
+    spoken: dict[int, set[str]] = {}
+    for profile_id, code in VolunteerProfile.languages.through.objects.filter(
+        volunteerprofile_id__in=ids
+    ).values_list("volunteerprofile_id", "language__code"):
+        spoken.setdefault(profile_id, set()).add(code)
+    trained: dict[int, set[str]] = {}
+    for profile_id, slug in VolunteerProfile.needs.through.objects.filter(
+        volunteerprofile_id__in=ids
+    ).values_list("volunteerprofile_id", "need__slug"):
+        trained.setdefault(profile_id, set()).add(slug)
     return [
         Candidate(
-            id=profile.user_id,
-            languages=frozenset(language.code for language in profile.languages.all()),
-            needs=frozenset(need.slug for need in profile.needs.all()),
-            capacity=profile.capacity,
-            open_cases=profile.open_cases,
+            id=user_id,
+            languages=frozenset(spoken.get(pk, ())),
+            needs=frozenset(trained.get(pk, ())),
+            capacity=capacity,
+            open_cases=loads.get(user_id, 0),
             active=True,
-            paused_until=profile.paused_until,
-            last_assigned_at=profile.last_assigned,
+            paused_until=paused_until,
+            last_assigned_at=last_assigned.get(user_id),
         )
-        for profile in profiles
+        for pk, user_id, capacity, paused_until in profiles
     ]
 
 
@@ -141,59 +159,143 @@ def is_settled(case) -> bool:
     return bool(case.volunteer_id or case.status == Case.Status.CLOSED or case.content_destroyed)
 
 
-def leave_settled(case) -> int | None:
-    if case.needs_routing:
-        type(case).objects.filter(pk=case.pk).update(needs_routing=False)
-    return case.volunteer_id
+# Only what routing reads: the encrypted content is never decrypted here.
+ROUTING_FIELDS = (
+    "need__slug",
+    "languages",
+    "volunteer",
+    "status",
+    "content_destroyed_at",
+    "needs_routing",
+    "pool_notified_at",
+)
+
+# Cases routed in one transaction by the sweep and the drain: enough to make a large
+# pool quick, few enough that a volunteer's claim waits for the locks only briefly.
+BATCH = 200
+
+
+def batched(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    ids = iter(ids)
+    while batch := list(islice(ids, size)):
+        yield batch
 
 
 def route_case(case_id: int) -> int | None:
-    """Route one case; returns the volunteer's id, or None if it waits in the pool.
+    """Route one case; returns the volunteer's id, or None if it waits in the pool."""
+    return route_cases([case_id]).get(case_id)
+
+
+def route_cases(case_ids: Sequence[int]) -> dict[int, int | None]:
+    """Route cases in the order given, in one transaction; returns each found case's
+    volunteer id, or None for a case that waits in the pool.
 
     Idempotent: a case that is assigned, closed or destroyed is left alone. Locks are
-    taken volunteers first, then the case, the same order as a volunteer's claim, so a
-    routing and a claim of one case cannot deadlock."""
+    taken volunteers first, then the cases in id order, the same order as a volunteer's
+    claim, so routings and claims cannot deadlock; the decisions are then made in memory,
+    each counting the ones before it, so no volunteer is given more than their room."""
     from helpdesk import tasks
     from helpdesk.models import Assignment, Case
 
-    # Only what routing reads: the encrypted content is never decrypted here.
-    fields = ("need__slug", "languages", "volunteer", "status", "content_destroyed_at")
-    fields += ("needs_routing", "pool_notified_at")
-    cases = Case.objects.select_related("need").only(*fields)
+    cases = Case.objects.select_related("need").only(*ROUTING_FIELDS)
     with transaction.atomic():
-        case = cases.filter(pk=case_id).first()
-        if case is None:
-            return None
-        if is_settled(case):
-            return leave_settled(case)
-        candidates = candidates_for(case, lock=True)
-        # Re-read under the lock: a claim or another routing may have won meanwhile.
-        # of=("self",) locks the case row only, not the need it is joined to.
-        case = cases.select_for_update(of=("self",)).get(pk=case_id)
-        if is_settled(case):
-            return leave_settled(case)
-        decision = decide(
-            CaseFacts(need=case.need.slug, languages=tuple(case.languages)),
-            candidates,
-            today=timezone.localdate(),
+        found = {case.pk: case for case in cases.filter(pk__in=case_ids)}
+        unsettled = [case for case in found.values() if not is_settled(case)]
+        candidates = (
+            {candidate.id: candidate for candidate in candidates_for(unsettled, lock=True)}
+            if unsettled
+            else {}
         )
-        case.needs_routing = False
-        if decision is None:
-            case.save(update_fields=["needs_routing"])
+        # Re-read under the lock: a claim or another routing may have won meanwhile.
+        # of=("self",) locks the case rows only, not the needs they are joined to.
+        locked = cases.select_for_update(of=("self",)).filter(pk__in=[c.pk for c in unsettled])
+        relocked = {case.pk: case for case in locked.order_by("pk")}
+        for case in unsettled:
+            if case.pk not in relocked:  # deleted meanwhile
+                del found[case.pk]
+        found.update(relocked)
+        # Whoever held a case before and no longer does (did not open it, handed it back,
+        # was moved off it) is left out: it goes to someone new, or a coordinator decides.
+        held_before: dict[int, set[int]] = {}
+        for case_id, volunteer_id in Assignment.objects.filter(
+            case_id__in=[c.pk for c in unsettled], ended_at__isnull=False
+        ).values_list("case_id", "volunteer_id"):
+            held_before.setdefault(case_id, set()).add(volunteer_id)
+
+        by_skill: dict[tuple[str, str], list[int]] = {}
+        for candidate in candidates.values():
+            for need in candidate.needs:
+                for code in candidate.languages:
+                    by_skill.setdefault((need, code), []).append(candidate.id)
+        today, now = timezone.localdate(), timezone.now()
+        outcome: dict[int, int | None] = {}
+        settled, pooled, assigned = [], [], []
+        for case_id in case_ids:
+            case = found.get(case_id)
+            if case is None or case_id in outcome:
+                continue
+            if is_settled(case):
+                outcome[case_id] = case.volunteer_id
+                if case.needs_routing:
+                    settled.append(case_id)
+                continue
+            excluded = held_before.get(case_id, set())
+            # Only volunteers trained for the need and speaking one of the languages can
+            # be chosen; handing decide() just those keeps a batch linear in its size.
+            facts = CaseFacts(need=case.need.slug, languages=tuple(case.languages))
+            fitting = {
+                volunteer_id
+                for code in facts.languages
+                for volunteer_id in by_skill.get((facts.need, code), ())
+                if volunteer_id not in excluded
+            }
+            decision = decide(facts, [candidates[i] for i in sorted(fitting)], today=today)
+            if decision is None:
+                outcome[case_id] = None
+                pooled.append(case)
+                continue
+            chosen = candidates[decision.volunteer_id]
+            candidates[chosen.id] = replace(
+                chosen, open_cases=chosen.open_cases + 1, last_assigned_at=now
+            )
+            outcome[case_id] = chosen.id
+            case.volunteer_id = chosen.id
+            case.needs_routing = False
+            # A case that comes back to the pool later is news again for the coordinators.
+            case.pool_notified_at = None
+            assigned.append(case)
+
+        if settled:
+            Case.objects.filter(pk__in=settled).update(needs_routing=False)
+        if pooled:
+            Case.objects.filter(pk__in=[case.pk for case in pooled]).update(needs_routing=False)
+        for case in pooled:
             if case.pool_notified_at is None:
                 # The task claims pool_notified_at itself, so a notice lost to a broker
                 # outage is queued again the next time this case is routed.
                 tasks.enqueue_on_commit(tasks.notify_pool, case.pk)
-            logger.info("Case %s waits in the pool", case.pk)
-            return None
-        case.volunteer_id = decision.volunteer_id
-        # A case that comes back to the pool later is news again for the coordinators.
-        case.pool_notified_at = None
-        case.save(update_fields=["needs_routing", "volunteer", "pool_notified_at"])
-        assignment = Assignment.objects.create(case=case, volunteer_id=decision.volunteer_id)
-        tasks.enqueue_on_commit(tasks.notify_assignment, assignment.pk)
-        logger.info("Case %s assigned to volunteer %s", case.pk, decision.volunteer_id)
-        return decision.volunteer_id
+        if assigned:
+            assignments = Assignment.objects.bulk_create(
+                Assignment(case_id=case.pk, volunteer_id=case.volunteer_id, assigned_at=now)
+                for case in assigned
+            )
+            # Each case takes its current assignment's volunteer, in one UPDATE:
+            # bulk_update's expression per case and field costs more than the routing.
+            current = Assignment.objects.filter(case_id=OuterRef("pk"), ended_at__isnull=True)
+            Case.objects.filter(pk__in=[case.pk for case in assigned]).update(
+                volunteer_id=Subquery(current.values("volunteer_id")[:1]),
+                needs_routing=False,
+                pool_notified_at=None,
+            )
+            # One task for the batch's notices: a publish per case would cost more
+            # than routing it.
+            ids = [assignment.pk for assignment in assignments]
+            tasks.enqueue_on_commit(tasks.notify_assignment, *ids)
+    if pooled:
+        logger.info("%s case(s) wait in the pool", len(pooled))
+    if assigned:
+        logger.info("%s case(s) assigned", len(assigned))
+    return outcome
 
 
 def request_routing(case_id: int) -> None:
@@ -214,10 +316,9 @@ def sweep() -> int:
     from helpdesk.models import Case
 
     routed = 0
-    awaiting = Case.objects.awaiting_routing().order_by("-urgent", "created_at")
-    for case_id in list(awaiting.values_list("pk", flat=True)):
-        route_case(case_id)
-        routed += 1
+    awaiting = Case.objects.awaiting_routing().order_by("-urgent", "created_at", "pk")
+    for batch in batched(awaiting.values_list("pk", flat=True), BATCH):
+        routed += len(route_cases(batch))
     return routed + drain_pool()
 
 
@@ -252,13 +353,12 @@ def drain_pool() -> int:
         .values_list("pk", flat=True)
     )
     assigned = 0
-    room = bool(waiting) and anyone_has_room(timezone.localdate())
-    for case_id in waiting:
-        if not room:
+    for batch in batched(waiting, BATCH):
+        if not anyone_has_room(timezone.localdate()):
             break
-        if route_case(case_id) is not None:
-            assigned += 1
-            room = anyone_has_room(timezone.localdate())
+        outcome = route_cases(batch)
+        # A case someone claimed meanwhile is not this drain's doing.
+        assigned += sum(1 for volunteer_id in outcome.values() if volunteer_id is not None)
     return assigned
 
 

@@ -73,8 +73,19 @@ def purge_expired_cases() -> int:
 
 
 @shared_task
-def notify_assignment(assignment_id: int) -> bool:
-    return notifications.notify_assignment(assignment_id)
+def notify_assignment(*assignment_ids: int) -> int:
+    """Routing a batch queues one task for all its assignments. Each notice is sent on
+    its own, so one that fails does not hold back the others; the failure is raised at
+    the end, and a retry sends only what was not sent."""
+    sent, failed = 0, None
+    for assignment_id in assignment_ids:
+        try:
+            sent += notifications.notify_assignment(assignment_id)
+        except Exception as error:  # a mail server refusing one address
+            failed = failed or error
+    if failed:
+        raise failed
+    return sent
 
 
 @shared_task
