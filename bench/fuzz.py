@@ -327,6 +327,14 @@ LANGUAGE_HEADERS = [
 PREFIXES = ["/nl", "/ar", "/fa", "/en", "/xx", "/zh-hant"]
 
 
+ODD_PATHS = [
+    "/write/%00", "/%ff%fe/", "/follow-up/..%2f..%2fetc%2fpasswd", "/write/" + "a" * 5000,
+    "/guide/%D8%A7%D9%84/", "/guide/%3Cscript%3E/", "/guide/asylum-be/friend/%00/",
+    "/write/?for=%ff&for=self", "//write/", "/write", "/static/../../manage.py",
+    "/desk/cases/%27%20OR%201=1/", "/admin/%00", "/healthz/../write/",
+]  # fmt: skip
+
+
 def zalgo(rng: random.Random) -> str:
     return "".join(
         letter + "".join(chr(rng.randint(0x300, 0x36F)) for _ in range(rng.randint(1, 12)))
@@ -470,6 +478,7 @@ def nearly_valid(rng: random.Random, choices: Choices, key: str) -> Post:
         elif mistake == 5:
             data["contact_channel"] = rng.choice(["email", "signal", "phone", "other"])
             data["contact_details"] = whitespace_only(rng)
+            refused.discard("contact_channel")  # a wrong channel, if any, is overwritten
             refused.add("contact_details")
             shapes.append("channel without details")
         elif mistake == 6:
@@ -1144,8 +1153,8 @@ class Visitor:
             self.run.violation("an oversized request was not refused with 400", outcome)
 
     def wanderer(self) -> None:
-        """Pages with odd languages, prefixes, cookies and queries; no session needed."""
-        kind = self.rng.randrange(5)
+        """Pages with odd languages, prefixes, paths, hosts and cookies; no session."""
+        kind = self.rng.randrange(7)
         if kind == 0:
             language = self.rng.choice(
                 ["nl", "ar", "fa", "xx", "", "ar\x00", "../../etc", "e" * 500, "zh-hans"]
@@ -1184,6 +1193,14 @@ class Visitor:
             )
             answer = self.send("GET", path)
             self.check("page GET", "language prefix", answer)
+        elif kind == 5:
+            path = self.rng.choice(ODD_PATHS)
+            self.check("page GET", "odd path", self.send("GET", path))
+        elif kind == 6:
+            host = self.rng.choice(
+                ["evil.example", "127.0.0.1:1@evil.example", "", "[::1", "a" * 300]
+            )
+            self.check("page GET", "odd Host", self.send("GET", "/", headers={"Host": host}))
         elif kind == 3:
             path = self.rng.choice(["/follow-up/inbox/", "/follow-up/delete/"])
             method = self.rng.choice(["GET", "POST"])
