@@ -32,7 +32,7 @@ from helpdesk.forms import (
 )
 from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
-from resources.matching import AUDIENCES, GuidanceMatch, Matches, match
+from resources.matching import AUDIENCES, GuidanceMatch, VolunteerMatches, match_for_volunteer
 from resources.models import Audience, Language, ReferralTemplate
 
 
@@ -196,7 +196,7 @@ def all_cases(request: HttpRequest) -> HttpResponse:
     return render(request, "helpdesk/all_cases.html", context)
 
 
-def shareable(case: Case, matches: Matches) -> list[GuidanceMatch]:
+def shareable(case: Case, matches: VolunteerMatches) -> list[GuidanceMatch]:
     """The guidance that may be shared with the person, taken from the volunteer's
     matches (which hold every audience) instead of matching the library again: the
     pieces for the person's audience, in the order match() gives that audience. match()
@@ -212,11 +212,9 @@ def shareable(case: Case, matches: Matches) -> list[GuidanceMatch]:
 
 
 def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
-    matches = match(
-        need=case.need.slug,
-        languages=case.languages,
-        country=case.country,
-        audience=Audience.VOLUNTEER,
+    # The library kept in memory (resources/cache.py): no query once warm.
+    matches = match_for_volunteer(
+        need=case.need.slug, languages=case.languages, country=case.country
     )
     return {
         "case": case,

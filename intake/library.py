@@ -1,127 +1,31 @@
 """What the public pages show every visitor alike: the concern form's choices and its
 unfilled fields, the needs on the start page, the guidance matched to a receipt. They
 come from the library (resources) and from django-countries, so they change only when a
-coordinator edits the library or with a deploy. They are kept in this process's memory,
-so such a page needs no query and no template loop over hundreds of options.
+coordinator edits the library or with a deploy. They are kept in this process's memory
+by resources/cache.py (which says how they stay fresh, and how they are served while
+the database is down), so such a page needs no query and no template loop over hundreds
+of options.
 
 Nothing a visitor typed and no per-request token (CSRF, submission key) is kept here.
-
-Freshness: any save or delete of a resources model sets a new random library version
-in the shared cache, at once and again after commit (so a process that rebuilt from the
-old rows between the two is corrected); an entry made under another version is made
-again. Entries also expire after MAX_AGE, for writes that send no signal
-(`QuerySet.update`, `bulk_create`). While the database is down, the last entry is served
-whatever its age, so the form still renders and keeps what was typed.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
-from django.core.signals import request_finished, request_started
-from django.db import DatabaseError, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import DatabaseError
 from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from resources import cache as library_cache
 from resources.models import Language, Need
 
-VERSION_KEY = "intake:library-version"
-MAX_AGE = 600
-MAX_ENTRIES = 512
-
-T = TypeVar("T")
-
-_entries: OrderedDict[Hashable, tuple[str | None, float, object]] = OrderedDict()
-_lock = threading.Lock()
-# The version is read from the shared cache once per request, not once per entry.
-_request = threading.local()
-_UNREAD = object()
-UNKNOWN = object()  # the cache holding the version cannot be read
-
-
-def version() -> str | None:
-    if not getattr(_request, "active", False):  # outside a request: always ask
-        return _read_version()
-    if _request.version is _UNREAD:
-        _request.version = _read_version()
-    return _request.version
-
-
-def _read_version():
-    try:
-        return cache.get(VERSION_KEY)
-    except DatabaseError:  # the embedded default keeps its cache in the database
-        return UNKNOWN
-
-
-def remember(key: Hashable, build: Callable[[], T]) -> T:
-    """The entry for `key`, made with `build()` if missing, stale or of another version."""
-    current = version()
-    entry = _entries.get(key)
-    if entry is not None and (
-        current is UNKNOWN or (entry[0] == current and time.monotonic() - entry[1] < MAX_AGE)
-    ):
-        return entry[2]
-    try:
-        value = build()
-    except DatabaseError:
-        if entry is None:
-            raise
-        return entry[2]  # the database is away: the last known library beats no page
-    if current is not UNKNOWN:
-        with _lock:
-            _entries[key] = (current, time.monotonic(), value)
-            _entries.move_to_end(key)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
-    return value
-
-
-def clear() -> None:
-    """Forget every entry (a process that must not trust what it kept; tests)."""
-    with _lock:
-        _entries.clear()
-
-
-def library_changed(sender, **kwargs) -> None:
-    # Models of a migration's state are not the app's (a deploy restarts processes anyway).
-    if sender._meta.app_label != "resources" or sender._meta.apps is not apps:
-        return
-    _new_version()
-    transaction.on_commit(_new_version)
-
-
-def _new_version() -> None:
-    token = secrets.token_hex(8)
-    cache.set(VERSION_KEY, token, timeout=None)
-    _request.version = token
-
-
-def _request_started(**kwargs) -> None:
-    _request.active = True
-    _request.version = _UNREAD
-
-
-def _request_finished(**kwargs) -> None:
-    _request.active = False
-
-
-def connect() -> None:
-    for signal in (post_save, post_delete, m2m_changed):
-        signal.connect(library_changed, dispatch_uid=f"intake.library.{signal!r}")
-    request_started.connect(_request_started, dispatch_uid="intake.library.started")
-    request_finished.connect(_request_finished, dispatch_uid="intake.library.finished")
+# The intake's pages call these through this module.
+remember = library_cache.remember
+clear = library_cache.clear
+connect = library_cache.connect
 
 
 class Choices(BaseChoiceIterator):

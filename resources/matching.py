@@ -3,7 +3,8 @@
 `match()` is the one entry point: need, languages in order of preference, country and
 audience in; the fitting items out, best first, each saying which language it is shown
 in and whether that is a fallback. It reads the library in a fixed number of queries
-and writes nothing.
+and writes nothing. `match_for_volunteer()` gives the same guidance and templates for
+the case workspace from the need's library kept in memory (resources/cache.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString
 
+from resources import cache
 from resources.models import (
     Audience,
     Guidance,
@@ -116,7 +118,14 @@ def match_guidance(
 ) -> list[GuidanceMatch]:
     shown = AUDIENCES[audience]
     pieces = Guidance.objects.for_need(need).for_audiences(shown).with_translations()
-    matches = localize(pieces, languages=languages, country=country, today=today)
+    return best_first(
+        localize(pieces, languages=languages, country=country, today=today), shown, country
+    )
+
+
+def best_first(
+    matches: list[GuidanceMatch], shown: tuple[str, ...], country: str | None
+) -> list[GuidanceMatch]:
     matches.sort(
         key=lambda m: (
             not m.guidance.emergency,
@@ -194,11 +203,19 @@ def match_templates(
     need: str, languages: list[str], organisations: list[OrganisationMatch]
 ) -> list[TemplateMatch]:
     """Per organisation that matched, its templates for the need in the best language."""
-    position = {m.organisation.pk: index for index, m in enumerate(organisations)}
-    by_organisation: dict[int, list[ReferralTemplate]] = {}
     templates = ReferralTemplate.objects.for_need(need).select_related(
         "organisation", "need", "language"
     )
+    return templates_in_order(templates, [m.organisation.pk for m in organisations], languages)
+
+
+def templates_in_order(
+    templates: Iterable[ReferralTemplate], organisations: list[int], languages: list[str]
+) -> list[TemplateMatch]:
+    """The templates of these organisations (pks, best first), per organisation in the
+    best language it has templates in."""
+    position = {pk: index for index, pk in enumerate(organisations)}
+    by_organisation: dict[int, list[ReferralTemplate]] = {}
     for template in templates:
         # Filtered here rather than in SQL, so the query count never depends on the data.
         if template.organisation_id in position:
@@ -213,3 +230,67 @@ def match_templates(
             if template.language_id == best.language_id
         )
     return matches
+
+
+@dataclass(frozen=True)
+class VolunteerMatches:
+    guidance: list[GuidanceMatch]
+    referral_templates: list[TemplateMatch]
+
+
+@dataclass(frozen=True)
+class NeedLibrary:
+    """What the library holds for one need, as a volunteer reads it."""
+
+    guidance: list[Guidance]
+    templates: list[ReferralTemplate]
+    organisations: frozenset[int]  # the organisations that help with the need
+
+
+def match_for_volunteer(
+    *, need: str, languages: Sequence[str], country: str | None, today: date | None = None
+) -> VolunteerMatches:
+    """match()'s guidance and referral templates for the volunteers' audience, without
+    the organisations (the case workspace shows none but a template's). The need's
+    library is kept in this process's memory (resources/cache.py): once warm, no query.
+    The organisations' order comes from the templates' own organisation, as in match()."""
+    today = today or timezone.localdate()
+    languages = [code for code in languages if code]
+    library = cache.remember(("volunteer-library", need), lambda: need_library(need))
+    shown = AUDIENCES[Audience.VOLUNTEER]
+    guidance = best_first(
+        localize(library.guidance, languages=languages, country=country, today=today),
+        shown,
+        country,
+    )
+    organisations = {
+        template.organisation
+        for template in library.templates
+        if template.organisation_id in library.organisations
+        and country_fit(template.organisation.countries, country) is not None
+    }
+    in_order = sorted(
+        organisations,
+        key=lambda o: (country_fit(o.countries, country), o.name.lower()),
+    )
+    return VolunteerMatches(
+        guidance=guidance,
+        referral_templates=templates_in_order(
+            library.templates, [o.pk for o in in_order], languages
+        ),
+    )
+
+
+def need_library(need: str) -> NeedLibrary:
+    shown = AUDIENCES[Audience.VOLUNTEER]
+    return NeedLibrary(
+        guidance=list(Guidance.objects.for_need(need).for_audiences(shown).with_translations()),
+        templates=list(
+            ReferralTemplate.objects.for_need(need).select_related(
+                "organisation", "need", "language"
+            )
+        ),
+        organisations=frozenset(
+            Organisation.objects.filter(needs__slug=need).values_list("pk", flat=True)
+        ),
+    )

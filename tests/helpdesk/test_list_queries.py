@@ -75,8 +75,46 @@ def test_the_workspace_costs_the_same_however_long_the_case(volunteer_client, vo
             Referral.objects.create(case=case, organisation=organisation, created_by=volunteer)
         return queries(volunteer_client, url)
 
-    # Session, user, case, access log, the library (match()), messages, notes, referrals.
-    assert grow(1) == grow(20) <= 13
+    # Session, user, case, access log, messages, notes, referrals (and, in the embedded
+    # mode, the library's version from the database cache): the library is in memory.
+    assert grow(1) == grow(20) <= MAX_QUERIES
+
+
+def test_the_workspace_reads_no_library_when_warm(volunteer_client, volunteer, library):
+    trained(volunteer)
+    case = new_case(need="asylum-be", languages=("ar", "en"), volunteer=volunteer)
+    url = reverse("case", args=[case.reference])
+    volunteer_client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page = volunteer_client.get(url).content.decode()
+    assert not [q["sql"] for q in captured.captured_queries if 'FROM "resources_' in q["sql"]]
+    assert "Briefings for volunteers" in page and "<details" in page
+
+
+def test_the_workspace_shows_an_edited_guidance_text_at_once(volunteer_client, volunteer, library):
+    trained(volunteer)
+    case = new_case(need="asylum-be", languages=("en",), volunteer=volunteer)
+    url = reverse("case", args=[case.reference])
+    response = volunteer_client.get(url)
+    briefing = next(
+        item
+        for item in response.context["matches"].guidance
+        if item.guidance.audience == "volunteer"
+    )
+    shared = response.context["shareable"][0]
+    assert briefing.translation.title in response.content.decode()
+
+    # A coordinator edits both texts (the admin saves them like this).
+    briefing.translation.title = "Before you answer: read this first"
+    briefing.translation.body = "Ask which **town** they are in now."
+    briefing.translation.save()
+    shared.translation.title = "Your rights in Belgium, rewritten"
+    shared.translation.save()
+
+    page = volunteer_client.get(url).content.decode()
+    assert "Before you answer: read this first" in page
+    assert "Ask which <strong>town</strong> they are in now." in page
+    assert "Your rights in Belgium, rewritten" in page
 
 
 def test_viewing_a_case_again_does_not_write_its_opening_again(

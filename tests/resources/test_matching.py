@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from resources.matching import match
+from resources import cache
+from resources.matching import match, match_for_volunteer
 from resources.models import GuidanceTranslation
 from tests.resources.conftest import TODAY, add_guidance, add_organisation, add_template
 
@@ -210,3 +211,74 @@ def test_today_defaults_to_the_local_date():
     assert (
         match(need="asylum-be", languages=["en"], country=None, audience="person").guidance[0].stale
     )
+
+
+@pytest.fixture
+def fresh_memory():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("languages", "country"),
+    [(["ar", "fr"], "BE"), (["tr"], "UG"), (["nl"], None), ([], "IR")],
+)
+def test_match_for_volunteer_gives_what_match_gives_the_volunteers(
+    fresh_memory, languages, country
+):
+    add_guidance("for-person", audience="person", languages=("en", "ar"), position=1)
+    add_guidance("for-friend", audience="friend", languages=("en", "fr"), position=2)
+    add_guidance("briefing", audience="volunteer", position=3, countries=["UG"])
+    add_guidance("urgent", position=90, emergency=True, needs=())
+    add_guidance("other-need", needs=("stay-safe",))
+    add_organisation("vluchtelingenwerk", countries=["BE"])
+    add_organisation("oram")
+    add_organisation("iran-only", countries=["IR"])
+    add_organisation("not-for-the-need", needs=["stay-safe"])
+    for code in ("en", "nl", "fr"):
+        add_template(f"vw-{code}", "vluchtelingenwerk", language=code)
+    add_template("oram-en", "oram")
+    add_template("oram-stay", "oram", need="stay-safe")
+    add_template("iran-en", "iran-only")
+    add_template("other-need-en", "not-for-the-need")
+
+    full = find(languages=languages, country=country, audience="volunteer")
+    slim = match_for_volunteer(need="asylum-be", languages=languages, country=country, today=TODAY)
+
+    def guidance(result):
+        return [(m.guidance.slug, m.language, m.fallback, m.stale) for m in result.guidance]
+
+    def templates(result):
+        return [(m.template.slug, m.language, m.fallback) for m in result.referral_templates]
+
+    assert guidance(slim) == guidance(full)
+    assert templates(slim) == templates(full)
+    assert "other-need-en" not in [slug for slug, *_ in templates(slim)]
+
+
+def test_match_for_volunteer_reads_the_library_once_and_sees_its_changes(
+    fresh_memory, django_assert_num_queries
+):
+    piece = add_guidance("briefing", audience="volunteer")
+    add_organisation("oram")
+    add_template("oram-en", "oram")
+
+    def titles() -> list[str]:
+        result = match_for_volunteer(need="asylum-be", languages=["en"], country="UG")
+        return [m.translation.title for m in result.guidance]
+
+    assert titles() == ["briefing in en"]
+    # Warm: only the library's version is asked for (of the embedded mode's database cache).
+    with django_assert_num_queries(1 if cache_in_database() else 0):
+        assert titles() == ["briefing in en"]
+    translation = piece.translations.get(language="en")
+    translation.title = "Before you answer"
+    translation.save()
+    assert titles() == ["Before you answer"]
+
+
+def cache_in_database() -> bool:
+    from django.conf import settings
+
+    return settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
