@@ -301,6 +301,9 @@ class Assignment(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=40, blank=True)
+    # Claimed by the notice's task when it sends the email, so a task delivered twice
+    # sends once, and the sweep can queue again a notice lost with the broker.
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-assigned_at"]
