@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import timedelta
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django import forms
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,17 +29,22 @@ from helpdesk.views import case_list_context
 from resources.models import Language, Need, Organisation
 
 DEFAULT_DAYS = 90
+TWO_YEARS = 730
+# The periods the forms offer as links; the beat keeps their figures computed.
+PRESET_DAYS = (DEFAULT_DAYS, TWO_YEARS)
 # The finished figures of a report are the same for every coordinator, so they are
 # kept in the shared cache (Redis in production, shared by every web worker) per
-# filter, for five minutes: the reports show weeks to years of cases and referrals, to
-# see trends and organisations that stall, and a case or referral changed in the last
-# five minutes moves one count by one. What needs acting on now (overdue cases, the
-# pool) is in the live case lists. The day is part of the key: the default period, and
-# whether a follow-up is overdue, change at midnight.
-REPORT_CACHE_SECONDS = 5 * 60
+# filter, and so is the report drawn from them in each language: a cached page costs
+# a cache read, not the drawing of hundreds of table cells. Figures are fresh for five
+# minutes: the reports show weeks to years of cases and referrals, to see trends and
+# organisations that stall, and a case or referral changed in the last five minutes
+# moves one count by one. What needs acting on now (overdue cases, the pool) is in the
+# live case lists. Whether a follow-up is overdue changes at midnight, so figures
+# computed on an earlier day are never fresh.
+FRESH_SECONDS = 5 * 60
+KEEP_SECONDS = 24 * 60 * 60
 LONGEST_PERIOD = timedelta(days=3 * 366)  # a bound on the work one request can ask for
 FILTERS = ("organisation", "need", "country", "language")
-T = TypeVar("T")
 
 
 class PeriodForm(forms.Form):
@@ -67,6 +74,15 @@ class PeriodForm(forms.Form):
             elif end - start > LONGEST_PERIOD:
                 self.add_error("start", _("Choose a period of three years at most."))
         return cleaned
+
+    def query_values(self) -> dict[str, str]:
+        data = self.cleaned_data
+        return {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
+
+    def query(self, *, without: tuple[str, ...] = ()) -> str:
+        """The filters as a query string, for links to the CSV and the drill-down."""
+        values = self.query_values()
+        return urlencode({k: v for k, v in values.items() if v and k not in without})
 
 
 class ReferralFilterForm(PeriodForm):
@@ -107,18 +123,15 @@ class ReferralFilterForm(PeriodForm):
     def filters(self) -> dict:
         return {name: self.cleaned_data[name] or None for name in FILTERS}
 
-    def query(self, *, without: tuple[str, ...] = ()) -> str:
-        """The filters as a query string, for links to the CSV and the drill-down."""
+    def query_values(self) -> dict[str, str]:
         data = self.cleaned_data
-        values = {
-            "start": data["start"].isoformat(),
-            "end": data["end"].isoformat(),
+        return {
+            **super().query_values(),
             "organisation": data["organisation"].slug if data["organisation"] else "",
             "need": data["need"].slug if data["need"] else "",
             "country": data["country"],
             "language": data["language"].code if data["language"] else "",
         }
-        return urlencode({k: v for k, v in values.items() if v and k not in without})
 
 
 class DrillDownForm(ReferralFilterForm):
@@ -134,17 +147,98 @@ class DrillDownForm(ReferralFilterForm):
     )
 
 
-def cached_report(name: str, filters: str, compute: Callable[[], T]) -> T:
-    key = f"reports:1:{name}:{timezone.localdate().isoformat()}:{filters}"
-    return cache.get_or_set(key, compute, REPORT_CACHE_SECONDS)
-
-
-def review_for(form: ReferralFilterForm) -> reports.ReferralReview:
+def review_figures(form: ReferralFilterForm) -> reports.ReferralReview:
     data = form.cleaned_data
-    return cached_report(
-        "referrals",
-        form.query(),
-        lambda: reports.referral_review(start=data["start"], end=data["end"], **form.filters()),
+    return reports.referral_review(start=data["start"], end=data["end"], **form.filters())
+
+
+def health_figures(form: PeriodForm) -> reports.DeskHealth:
+    return reports.desk_health(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+
+
+# Each report: the form that reads its filters and the function that computes it.
+REPORTS: dict[str, tuple[type[PeriodForm], Callable[[Any], Any]]] = {
+    "referrals": (ReferralFilterForm, review_figures),
+    "health": (PeriodForm, health_figures),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A report's figures and when they were computed, as the cache keeps them."""
+
+    figures: Any
+    computed_at: datetime
+
+    def is_fresh(self) -> bool:
+        now = timezone.now()
+        return now - self.computed_at < timedelta(seconds=FRESH_SECONDS) and timezone.localdate(
+            self.computed_at
+        ) == timezone.localdate(now)
+
+
+def period_key(start: date, end: date) -> str:
+    """A period that ends today is named by its length, so the same report asked for
+    the next morning finds yesterday's figures (and shows their period and time) while
+    they are renewed, instead of nothing."""
+    if end == timezone.localdate():
+        return f"last-{(end - start).days + 1}-days"
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def figures_key(name: str, form: PeriodForm) -> str:
+    data = form.cleaned_data
+    filters = form.query(without=("start", "end"))
+    return f"reports:2:{name}:{period_key(data['start'], data['end'])}:{filters}"
+
+
+def compute(name: str, form: PeriodForm) -> Snapshot:
+    """Compute a report's figures and keep them for every coordinator."""
+    computed_at = timezone.now()
+    snapshot = Snapshot(REPORTS[name][1](form), computed_at)
+    cache.set(figures_key(name, form), snapshot, KEEP_SECONDS)
+    return snapshot
+
+
+def snapshot_for(name: str, form: PeriodForm) -> Snapshot:
+    snapshot = cache.get(figures_key(name, form))
+    if snapshot is not None and snapshot.is_fresh():
+        return snapshot
+    return compute(name, form)
+
+
+def two_years_start() -> date:
+    return timezone.localdate() - timedelta(days=TWO_YEARS - 1)
+
+
+def drawn_body(
+    name: str, form: PeriodForm, snapshot: Snapshot, *, open_filters: bool, draw: Callable[[], dict]
+) -> str:
+    """The report below the page's header, drawn once per figures, language and
+    folding of the filters, and shared: it holds no token and nothing about the
+    coordinator (the filter form is a GET form). The form is drawn from the cleaned
+    filters, so every request under one key gets the same page."""
+    key = f"{figures_key(name, form)}:body:{translation.get_language()}:{int(open_filters)}"
+    kept = cache.get(key)
+    if kept is not None and kept[0] == snapshot.computed_at:
+        return kept[1]
+    context = {
+        **draw(),
+        "form": REPORTS[name][0](QueryDict(form.query())),
+        "open_filters": open_filters,
+        "computed_at": snapshot.computed_at,
+        "two_years_start": two_years_start(),
+    }
+    body = render_to_string(f"helpdesk/reports/_{name}_body.html", context)
+    cache.set(key, (snapshot.computed_at, body), KEEP_SECONDS)
+    return body
+
+
+def refused_body(name: str, form: PeriodForm) -> str:
+    """The form with its errors, and no figures."""
+    return render_to_string(
+        f"helpdesk/reports/_{name}_body.html",
+        {"form": form, "open_filters": True, "two_years_start": two_years_start()},
     )
 
 
@@ -157,8 +251,21 @@ def days(value: float | None) -> float | None:
 def referral_review(request: HttpRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET)
     if not form.is_valid():
-        return render(request, "helpdesk/reports/referrals.html", {"form": form}, status=400)
-    review = review_for(form)
+        context = {"form": form, "body": refused_body("referrals", form)}
+        return render(request, "helpdesk/reports/referrals.html", context, status=400)
+    snapshot = snapshot_for("referrals", form)
+    body = drawn_body(
+        "referrals",
+        form,
+        snapshot,
+        open_filters=bool(request.GET),
+        draw=lambda: review_context(form, snapshot.figures),
+    )
+    context = {"form": form, "review": snapshot.figures, "body": body}
+    return render(request, "helpdesk/reports/referrals.html", context)
+
+
+def review_context(form: ReferralFilterForm, review: reports.ReferralReview) -> dict:
     stalled = {figures.name for figures in review.stalled}
     charts = {
         "acceptance": bar_chart(
@@ -193,8 +300,7 @@ def referral_review(request: HttpRequest) -> HttpResponse:
             flagged=stalled,
         ),
     }
-    context = {
-        "form": form,
+    return {
         "review": review,
         "charts": charts,
         "statuses": Referral.Status.choices,
@@ -203,7 +309,6 @@ def referral_review(request: HttpRequest) -> HttpResponse:
         "stall_days": reports.STALL_DAYS,
         "no_response_share": round(100 * reports.NO_RESPONSE_SHARE),
     }
-    return render(request, "helpdesk/reports/referrals.html", context)
 
 
 CSV_SIGNS = ("=", "+", "-", "@", "\t", "\r")
@@ -228,7 +333,7 @@ def referral_review_csv(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
-    review = review_for(form)
+    review = snapshot_for("referrals", form).figures
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"haven-referrals-{data['start']:%Y-%m-%d}-{data['end']:%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -300,11 +405,21 @@ def referral_cases(request: HttpRequest) -> HttpResponse:
 def desk_health(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
-        return render(request, "helpdesk/reports/health.html", {"form": form}, status=400)
-    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    health = cached_report(
-        "health", f"{start}/{end}", lambda: reports.desk_health(start=start, end=end)
+        context = {"form": form, "body": refused_body("health", form)}
+        return render(request, "helpdesk/reports/health.html", context, status=400)
+    snapshot = snapshot_for("health", form)
+    body = drawn_body(
+        "health",
+        form,
+        snapshot,
+        open_filters=bool(request.GET),
+        draw=lambda: health_context(snapshot.figures),
     )
+    context = {"form": form, "health": snapshot.figures, "body": body}
+    return render(request, "helpdesk/reports/health.html", context)
+
+
+def health_context(health: reports.DeskHealth) -> dict:
     waiting_now = {
         f"{wait.language} · {wait.need}" for wait in health.pool_waits if wait.still_waiting
     }
@@ -336,8 +451,4 @@ def desk_health(request: HttpRequest) -> HttpResponse:
             flagged=waiting_now,
         ),
     }
-    return render(
-        request,
-        "helpdesk/reports/health.html",
-        {"form": form, "health": health, "charts": charts},
-    )
+    return {"health": health, "charts": charts}
