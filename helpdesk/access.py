@@ -6,6 +6,7 @@ volunteer cannot even learn that a case exists."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -14,6 +15,8 @@ from helpdesk.models import AccessLogEntry, Assignment, Case, User, VolunteerPro
 from helpdesk.roles import Role, has_role
 
 MAX_LANGUAGES = 3  # the intake form asks for three at most
+SHORTAGE_KEY = "helpdesk:pool-shortage"
+SHORTAGE_SECONDS = 60
 
 
 def speaks_any(codes: list[str]) -> Q:
@@ -88,6 +91,19 @@ def _find(queryset: QuerySet[Case], reference: str) -> Case | None:
 
 def log(case: Case, user: User, action: str) -> None:
     AccessLogEntry.objects.create(case=case, user=user, action=action)
+
+
+def recent_pool_shortage() -> list[dict]:
+    """pool_shortage() as it was at most SHORTAGE_SECONDS ago, computed once for every
+    coordinator: it groups every waiting case (~40,000 at a million cases, ~55 ms on
+    each view of the pool). A minute late is fine: the table says where to recruit or
+    train volunteers, a matter of days, and the list of cases under it is always read
+    afresh."""
+    shortage = cache.get(SHORTAGE_KEY)
+    if shortage is None:  # get_or_set() would read the cache a second time
+        shortage = pool_shortage()
+        cache.set(SHORTAGE_KEY, shortage, SHORTAGE_SECONDS)
+    return shortage
 
 
 def pool_shortage() -> list[dict]:

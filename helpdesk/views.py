@@ -162,7 +162,7 @@ def pool(request: HttpRequest) -> HttpResponse:
     shortage = None
     if request.user.is_coordinator:
         queryset = Case.objects.open().with_content().filter(volunteer__isnull=True)
-        shortage = access.pool_shortage()
+        shortage = access.recent_pool_shortage()
     else:
         queryset = access.pool_for(request.user)
     context = case_list_context(request, queryset, shortage=shortage)
