@@ -5,12 +5,15 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Case, CloseReason, Referral, User
 from helpdesk.roles import Role
+from helpdesk.widgets import PrerenderedSelect
 from resources.models import Language, Need, Organisation
 
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VOLUNTEER)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Role.choices, initial=Role.VOLUNTEER, widget=PrerenderedSelect
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].lower()
@@ -72,11 +75,14 @@ class NoteForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Case.Status.choices)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Case.Status.choices, widget=PrerenderedSelect
+    )
     reason = forms.ChoiceField(
         label=_("Reason for closing"),
         choices=[("", "—")] + list(CloseReason.choices),
         required=False,
+        widget=PrerenderedSelect,
     )
 
     def clean(self) -> dict:
@@ -92,15 +98,23 @@ class ReassignForm(forms.Form):
         queryset=User.objects.filter(is_active=True).order_by("first_name", "email"),
         required=False,
         empty_label=_("Nobody: back to the pool"),
+        widget=PrerenderedSelect,
     )
 
 
 class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), choices=[("", _("Any"))] + list(Case.Status.choices), required=False
+        label=_("Status"),
+        choices=[("", _("Any"))] + list(Case.Status.choices),
+        required=False,
+        widget=PrerenderedSelect,
     )
     need = forms.ModelChoiceField(
-        label=_("Need"), queryset=Need.objects.all(), required=False, empty_label=_("Any")
+        label=_("Need"),
+        queryset=Need.objects.all(),
+        required=False,
+        empty_label=_("Any"),
+        widget=PrerenderedSelect,
     )
     language = forms.ModelChoiceField(
         label=_("Language"),
@@ -108,24 +122,27 @@ class CaseFilterForm(forms.Form):
         required=False,
         empty_label=_("Any"),
         to_field_name="code",
+        widget=PrerenderedSelect,
     )
     country = forms.CharField(label=_("Country code"), max_length=2, required=False)
     urgent = forms.ChoiceField(
         label=_("Urgency"),
         choices=[("", _("Any")), ("yes", _("Urgent")), ("no", _("Not urgent"))],
         required=False,
+        widget=PrerenderedSelect,
     )
     volunteer = forms.ModelChoiceField(
         label=_("Volunteer"),
         queryset=User.objects.order_by("first_name", "email"),
         required=False,
         empty_label=_("Anyone"),
+        widget=PrerenderedSelect,
     )
     overdue = forms.BooleanField(label=_("Only overdue first answers"), required=False)
 
 
 class VolunteerForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=PrerenderedSelect)
     languages = forms.ModelMultipleChoiceField(
         label=_("Languages spoken"),
         queryset=Language.objects.all(),
@@ -175,7 +192,9 @@ class PauseForm(forms.Form):
 
 class ReferralForm(forms.Form):
     organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.all()
+        label=_("Organisation"),
+        queryset=Organisation.objects.all(),
+        widget=PrerenderedSelect,
     )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(
@@ -193,11 +212,14 @@ class ReferralForm(forms.Form):
 
 
 class ReferralUpdateForm(forms.Form):
-    to = forms.ChoiceField(label=_("New status"), choices=Referral.Status.choices)
+    to = forms.ChoiceField(
+        label=_("New status"), choices=Referral.Status.choices, widget=PrerenderedSelect
+    )
     reason = forms.ChoiceField(
         label=_("If it did not work out: why"),
         choices=[("", "—")] + list(Referral.FailureReason.choices),
         required=False,
+        widget=PrerenderedSelect,
     )
     note = forms.CharField(
         label=_("Outcome note"),

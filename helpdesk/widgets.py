@@ -46,7 +46,8 @@ class PrerenderedSelect(forms.Select):
                 chosen = None
             else:
                 parts.append(option)
-        options = "".join(f"\n  {part}" for part in parts)
+        # Byte for byte Django's select.html, whose option template ends in a newline.
+        options = "".join(f"\n  {part}\n" for part in parts)
         return mark_safe(  # noqa: S308 - every name, value and label is escaped
             f'<select name="{escape(name)}"{rendered_attrs(attrs)}>{options}\n</select>'
         )

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk import cases
+from helpdesk import access, cases
 from helpdesk.models import AccessLogEntry, Assignment, Case, Message, Note
 from helpdesk.roles import Role
 from intake import receipts
@@ -211,9 +211,11 @@ def test_lists_run_a_constant_number_of_queries(
     def count(n):
         for _ in range(n):
             new_case(volunteer=coordinator if name == "desk" else None)
+        from django.core.cache import cache
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        cache.delete(access.SHORTAGE_KEY)  # both counts make the pool's shortage table
         with CaptureQueriesContext(connection) as queries:
             assert coordinator_client.get(reverse(name)).status_code == 200
         return len(queries)
