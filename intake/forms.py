@@ -33,25 +33,7 @@ class TextField(forms.CharField):
         return super().to_python(clean_text(value) if isinstance(value, str) else value)
 
 
-class ErrorsBoundField(forms.BoundField):
-    """Our field partials (templates/partials/) list a field's errors under
-    `<id>_errors`; Django 5.2 points aria-describedby at `<id>_error`. Point it at the
-    list that is on the page, so a screen reader reads the error with the field."""
-
-    @property
-    def aria_describedby(self):
-        described = super().aria_describedby
-        if not described:
-            return described
-        errors = f"{self.auto_id}_error"
-        return " ".join(f"{errors}s" if token == errors else token for token in described.split())
-
-
-class PublicForm(forms.Form):
-    bound_field_class = ErrorsBoundField
-
-
-class ConcernForm(PublicForm):
+class ConcernForm(forms.Form):
     for_whom = forms.ChoiceField(
         label=_("Who is this for?"),
         choices=[
@@ -178,7 +160,7 @@ class ConcernForm(PublicForm):
         return self.cleaned_data.get("in_danger") == "yes"
 
 
-class ReceiptForm(PublicForm):
+class ReceiptForm(forms.Form):
     receipt = TextField(
         label=_("Your receipt code"),
         help_text=_("The code you got when you wrote to us, for example 7K2M-XQ4P-…"),
@@ -190,7 +172,7 @@ class ReceiptForm(PublicForm):
     )
 
 
-class ReplyForm(PublicForm):
+class ReplyForm(forms.Form):
     body = TextField(
         label=_("Your answer"),
         max_length=settings.MESSAGE_MAX_CHARS,

@@ -496,11 +496,11 @@ def test_bad_filters_get_a_message_next_to_the_field(coordinator_client, params,
     response = coordinator_client.get(reverse("report_referrals"), params)
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
-    assert f'id="id_{field}_errors"' in response.content.decode()
+    assert f'id="id_{field}_error"' in response.content.decode()
     csv_response = coordinator_client.get(reverse("report_referrals_csv"), params)
     assert csv_response.status_code == 400 and message in csv_response.content.decode()
     drill = coordinator_client.get(reverse("report_referral_cases"), params)
-    assert drill.status_code == 400 and f'id="id_{field}_errors"' in drill.content.decode()
+    assert drill.status_code == 400 and f'id="id_{field}_error"' in drill.content.decode()
 
 
 @pytest.mark.parametrize("params", [{"status": "lost"}, {"page": "x"}, {"page": "999"}])
@@ -511,7 +511,7 @@ def test_bad_drill_down_input_is_not_a_500(coordinator_client, params):
 
 def test_health_page(coordinator_client, desk):
     bad = coordinator_client.get(reverse("report_health"), {"start": "2025-13-01"})
-    assert bad.status_code == 400 and 'id="id_start_errors"' in bad.content.decode()
+    assert bad.status_code == 400 and 'id="id_start_error"' in bad.content.decode()
     with at(T0 + 10 * DAY):
         response = coordinator_client.get(
             reverse("report_health"), {"start": START, "end": START + 13 * DAY}
