@@ -4,18 +4,21 @@ anything the person wrote (no description, messages, contact details or country)
 Each notice is sent by a task in helpdesk/tasks.py that takes an id and calls one of
 the `notify_*` functions below, queued after commit by routing, escalation and
 `cases.add_submitter_message`. Running a task twice sends one email: the pool notice
-claims `Case.pool_notified_at`; the others remember what they sent in the shared cache
-(Celery acknowledges late, so a task can be delivered again after a worker dies).
+claims `Case.pool_notified_at`, the assignment notice `Assignment.notified_at`; the others
+remember what they sent in the shared cache (Celery acknowledges late, so a task can be
+delivered again after a worker dies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -25,6 +28,11 @@ from helpdesk.roles import Role
 # How long a sent notice is remembered; redeliveries come within Celery's visibility
 # timeout (an hour), so a week is plenty.
 SENT_MEMORY_SECONDS = 7 * 24 * 3600
+
+# A notice not sent within NOTICE_GRACE of its assignment (its task is not just queued
+# behind others) is queued again by the sweep, for a day.
+NOTICE_GRACE = timedelta(minutes=1)
+NOTICE_CATCH_UP = timedelta(days=1)
 
 # The fields a notice may read. Loading nothing else means the encrypted content is not
 # even decrypted in the worker that sends the email.
@@ -75,24 +83,45 @@ def send_once(key: str, name: str, context: dict, recipients: Sequence[str]) -> 
 
 
 def notify_assignment(assignment_id: int) -> bool:
-    """Tell a volunteer a case is theirs, if it still is."""
-    assignment = (
-        Assignment.objects.select_related("volunteer")
-        .filter(pk=assignment_id, ended_at__isnull=True, volunteer__is_active=True)
-        .first()
+    """Tell a volunteer a case is theirs, if it still is, once."""
+    with transaction.atomic():
+        # Claiming notified_at and sending in one transaction: a second run finds it set,
+        # and a failed send rolls the claim back so that a retry can send.
+        claimed = Assignment.objects.filter(
+            pk=assignment_id,
+            ended_at__isnull=True,
+            notified_at__isnull=True,
+            volunteer__is_active=True,
+            case__volunteer=F("volunteer"),
+            case__content_destroyed_at__isnull=True,
+        ).update(notified_at=timezone.now())
+        if not claimed:
+            return False
+        assignment = Assignment.objects.select_related("volunteer").get(pk=assignment_id)
+        case = Case.objects.only(*NOTICE_FIELDS).get(pk=assignment.case_id)
+        context = {
+            "reference": case.reference,
+            "url": case_url(case),
+            "hours": settings.ASSIGNMENT_OPEN_HOURS,
+        }
+        return bool(send_notice("assignment", context, [assignment.volunteer.email]))
+
+
+def unnotified_assignments(*, now=None) -> list[int]:
+    """Current assignments of the last day whose notice was never sent: its task was
+    lost with the broker, or failed. The sweep queues them again."""
+    now = now or timezone.now()
+    return list(
+        Assignment.objects.filter(
+            ended_at__isnull=True,
+            notified_at__isnull=True,
+            assigned_at__gte=now - NOTICE_CATCH_UP,
+            assigned_at__lte=now - NOTICE_GRACE,
+            case__content_destroyed_at__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    if assignment is None:
-        return False
-    case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=assignment.case_id).first()
-    if case is None or case.volunteer_id != assignment.volunteer_id:
-        return False
-    context = {
-        "reference": case.reference,
-        "url": case_url(case),
-        "hours": settings.ASSIGNMENT_OPEN_HOURS,
-    }
-    recipients = [assignment.volunteer.email]
-    return bool(send_once(f"assignment:{assignment.pk}", "assignment", context, recipients))
 
 
 def notify_submitter_message(message_id: int) -> bool:

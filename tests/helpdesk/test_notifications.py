@@ -244,3 +244,67 @@ def test_tasks_are_queued_after_commit_with_ids_only(
         assert not kwargs
     assert CANARY not in str(queued)
     assert_no_content(mailoutbox)
+
+
+def test_an_assignment_notice_is_sent_once_even_if_the_cache_was_emptied(db, mailoutbox):
+    # Redis restarted without its data: what the cache remembered is gone, and the task
+    # that a killed worker held is delivered again.
+    from django.core.cache import cache
+
+    trained("amira@example.org")
+    case = routed()
+    assert len(mailoutbox) == 1
+    cache.clear()
+
+    assert tasks.notify_assignment.delay(case.assignments.get().pk).get() == 0
+    assert len(mailoutbox) == 1
+
+
+def test_the_sweep_sends_an_assignment_notice_whose_task_was_lost(
+    db, monkeypatch, mailoutbox, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    amira = trained("amira@example.org")
+    with time_machine.travel(START, tick=False):
+        monkeypatch.setattr(tasks.notify_assignment, "delay", broker_down)
+        case = routed()
+        monkeypatch.undo()
+    assert case.volunteer == amira and mailoutbox == []
+
+    with time_machine.travel(START + timedelta(seconds=20), tick=False):
+        routing.sweep()  # the task may only be queued behind others: not yet
+    assert mailoutbox == []
+    with time_machine.travel(START + timedelta(minutes=2), tick=False):
+        routing.sweep()
+        routing.sweep()
+    assert [mail.to for mail in mailoutbox] == [[amira.email]]
+    assert case.reference in mailoutbox[0].subject
+    assert_no_content(mailoutbox)
+
+
+def test_a_notice_task_that_finds_the_database_down_runs_again(db, monkeypatch, mailoutbox):
+    from django.db import OperationalError as DatabaseDown
+
+    trained("amira@example.org")
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        case = routed()  # routed, but its notice not sent
+    mailoutbox.clear()
+    assignment = case.assignments.get()
+    assignment.notified_at = None
+    assignment.save()
+    send = notifications.notify_assignment
+    calls = []
+
+    def restarting(assignment_id):
+        calls.append(assignment_id)
+        if len(calls) == 1:
+            raise DatabaseDown("the database system is shutting down")
+        return send(assignment_id)
+
+    monkeypatch.setattr(notifications, "notify_assignment", restarting)
+    # As a worker runs it (a worker does not propagate; it schedules the retry).
+    assert tasks.notify_assignment.apply(args=(assignment.pk,), throw=False).get() == 1
+    assert calls == [assignment.pk, assignment.pk]
+    assert len(mailoutbox) == 1

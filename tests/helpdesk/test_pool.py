@@ -195,3 +195,32 @@ def test_the_drain_task_runs_the_same_function(db):
     amira = trained("amira@example.org")
     assert tasks.drain_pool.delay().get() == 1
     assert Case.objects.get(pk=case.pk).volunteer == amira
+
+
+def test_a_pool_larger_than_a_batch_is_drained_in_order_within_capacity(db, monkeypatch):
+    monkeypatch.setattr(routing, "BATCH", 3)
+    with time_machine.travel(START, tick=False):
+        waiting = [routed() for _ in range(7)]
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        urgent = routed(urgent=True)
+    amira = trained("amira@example.org", capacity=2)
+    basma = trained("basma@example.org", capacity=1)
+
+    assert routing.drain_pool() == 3
+    assert Case.objects.filter(volunteer=amira).count() == 2
+    assert Case.objects.filter(volunteer=basma).count() == 1
+    # Urgent first, then the oldest; the rest keep waiting.
+    assigned = set(Case.objects.filter(volunteer__isnull=False).values_list("pk", flat=True))
+    assert assigned == {urgent.pk, waiting[0].pk, waiting[1].pk}
+    for case in Case.objects.filter(volunteer__isnull=False):
+        [current] = case.assignments.filter(ended_at__isnull=True)
+        assert current.volunteer_id == case.volunteer_id
+
+
+def test_draining_a_pool_costs_queries_per_batch_not_per_case(db, django_assert_max_num_queries):
+    for _ in range(30):
+        routed()
+    for n in range(3):
+        trained(f"v{n}@example.org", capacity=10)
+    with django_assert_max_num_queries(15):
+        assert routing.drain_pool() == 30
