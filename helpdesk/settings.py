@@ -304,6 +304,9 @@ MESSAGE_MAX_CHARS = 10_000
 FIRST_RESPONSE_HOURS_URGENT = env_int("FIRST_RESPONSE_HOURS_URGENT", 2, minimum=1)
 FIRST_RESPONSE_HOURS = env_int("FIRST_RESPONSE_HOURS", 48, minimum=1)
 ASSIGNMENT_OPEN_HOURS = env_int("ASSIGNMENT_OPEN_HOURS", 24, minimum=1)
+# An assignment notice still unsent this long after the assignment (its task was lost
+# with the broker, or failed) is queued again by the routing sweep.
+ASSIGNMENT_NOTICE_GRACE_SECONDS = 60
 
 INVITATION_MAX_AGE_HOURS = env_int("INVITATION_MAX_AGE_HOURS", 72, minimum=1)
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
