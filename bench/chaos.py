@@ -474,11 +474,12 @@ def faults(services: Services, progress: Progress, events: list[dict]) -> None:
 
 
 def settle(services: Services) -> float:
-    """Wait until nothing is queued, nothing in flight and no case waits for routing,
-    three checks in a row (the beat sweep runs every 10 s); returns the seconds waited."""
+    """Wait until nothing is queued, nothing in flight, no case waits for routing and
+    every notice is sent, three checks in a row (the beat sweep runs every 10 s); returns
+    the seconds waited."""
     from django.db import connection
 
-    from helpdesk.models import Case
+    from helpdesk.models import Assignment, Case
 
     started = time.monotonic()
     calm = 0
@@ -488,10 +489,17 @@ def settle(services: Services) -> float:
         in_flight = services.redis("hlen", "unacked", check=False).stdout.strip()
         try:
             waiting = Case.objects.awaiting_routing().count()
+            untold = Assignment.objects.filter(ended_at__isnull=True, notified_at__isnull=True)
+            untold = (
+                untold.count()
+                + Case.objects.open()
+                .filter(volunteer__isnull=True, pool_notified_at__isnull=True)
+                .count()
+            )
         except Exception:  # noqa: BLE001 - the connection from before the restart
             connection.close()
             continue
-        calm = calm + 1 if (queued, in_flight, waiting) == ("0", "0", 0) else 0
+        calm = calm + 1 if (queued, in_flight, waiting, untold) == ("0", "0", 0, 0) else 0
     return round(time.monotonic() - started, 1)
 
 
@@ -533,6 +541,12 @@ def check(people: list[Submission], services: Services) -> dict:
     mail = sent_mail(services.mail)
     mail_counts = Counter(mail)
     assigned = found.filter(volunteer__isnull=False)
+    told = {
+        word
+        for _, subject in mail
+        if "pool" in subject or "waits" in subject
+        for word in subject.split()
+    }
     notified = {(email, subject) for email, subject in mail if subject.endswith(" is now yours")}
     return {
         "submissions": len(people),
@@ -558,6 +572,9 @@ def check(people: list[Submission], services: Services) -> dict:
         "notification_emails": len(mail),
         "duplicate_emails": sum(n - 1 for n in mail_counts.values() if n > 1),
         "assignments_without_email": max(assigned.count() - len(notified), 0),
+        "pool_cases_without_email": found.filter(volunteer__isnull=True)
+        .exclude(reference__in=told)
+        .count(),
         "duplicate_access_log_rows": AccessLogEntry.objects.values("case", "user", "action", "at")
         .annotate(n=Count("pk"))
         .filter(n__gt=1)
@@ -587,6 +604,8 @@ BROKEN_IF_ABOVE_ZERO = (
     "case_volunteer_differs_from_assignment",
     "volunteers_over_capacity",
     "duplicate_emails",
+    "assignments_without_email",
+    "pool_cases_without_email",
     "duplicate_access_log_rows",
     "duplicate_referral_events",
     "other_failures",

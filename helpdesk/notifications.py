@@ -29,9 +29,8 @@ from helpdesk.roles import Role
 # timeout (an hour), so a week is plenty.
 SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
-# A notice not sent within NOTICE_GRACE of its assignment (its task is not just queued
-# behind others) is queued again by the sweep, for a day.
-NOTICE_GRACE = timedelta(minutes=1)
+# A notice not sent within ASSIGNMENT_NOTICE_GRACE_SECONDS of its assignment (so its task
+# is not merely queued behind others) is queued again by the sweep, for a day.
 NOTICE_CATCH_UP = timedelta(days=1)
 
 # The fields a notice may read. Loading nothing else means the encrypted content is not
@@ -116,7 +115,7 @@ def unnotified_assignments(*, now=None) -> list[int]:
             ended_at__isnull=True,
             notified_at__isnull=True,
             assigned_at__gte=now - NOTICE_CATCH_UP,
-            assigned_at__lte=now - NOTICE_GRACE,
+            assigned_at__lte=now - timedelta(seconds=settings.ASSIGNMENT_NOTICE_GRACE_SECONDS),
             case__content_destroyed_at__isnull=True,
         )
         .order_by("pk")
@@ -167,6 +166,26 @@ def notify_pool(case_id: int) -> int:
         case = Case.objects.only(*NOTICE_FIELDS).get(pk=case_id)
         context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
         return send_notice("pool", context, coordinator_emails())
+
+
+def untold_pool_cases(*, now=None) -> list[int]:
+    """Cases of the last day waiting in the pool whose coordinators' notice was never
+    sent (its task was lost with the broker, or failed). The sweep queues them again."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.ASSIGNMENT_NOTICE_GRACE_SECONDS)
+    return list(
+        Case.objects.open()
+        .with_content()
+        .filter(
+            volunteer__isnull=True,
+            needs_routing=False,
+            pool_notified_at__isnull=True,
+            created_at__gte=now - NOTICE_CATCH_UP,
+            created_at__lte=now - grace,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def notify_referral_follow_up(referral_id: int) -> bool:

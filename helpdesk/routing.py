@@ -310,8 +310,8 @@ def request_routing(case_id: int) -> None:
 
 
 def sweep() -> int:
-    """Route every case whose routing never ran, queue again the assignment notices
-    that were never sent, then drain the pool in case a drain request was lost; a beat
+    """Route every case whose routing never ran, queue again the assignment and pool
+    notices that were never sent, then drain the pool in case a drain request was lost; a beat
     task and a command call it. Returns how many cases were
     routed or placed in the pool, plus how many left the pool."""
     from helpdesk import notifications, tasks
@@ -321,9 +321,11 @@ def sweep() -> int:
     awaiting = Case.objects.awaiting_routing().order_by("-urgent", "created_at", "pk")
     for batch in batched(awaiting.values_list("pk", flat=True), BATCH):
         routed += len(route_cases(batch))
-    # Assignment notices whose task was lost with the broker, or failed.
+    # Notices whose task was lost with the broker, or failed.
     for batch in batched(notifications.unnotified_assignments(), BATCH):
         tasks.enqueue(tasks.notify_assignment, *batch)
+    for case_id in notifications.untold_pool_cases():
+        tasks.enqueue(tasks.notify_pool, case_id)
     return routed + drain_pool()
 
 

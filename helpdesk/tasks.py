@@ -18,10 +18,14 @@ from helpdesk import escalation, invitations, notifications, retention, routing
 logger = logging.getLogger(__name__)
 
 
+# Every task is fire-and-forget: nothing reads a result, and keeping results would make
+# each publish subscribe to Redis for one, which hangs a submission for seconds (the
+# result backend's own retries) while Redis is down.
 # A task that finds the database restarting or unreachable (or loses a deadlock) runs
 # again later, backing off up to a minute, instead of failing: a failed task is
 # acknowledged and gone, and a notice it should have sent would never be sent.
-RETRY_WHILE_DATABASE_DOWN = {
+TASK_OPTIONS = {
+    "ignore_result": True,
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
@@ -49,42 +53,42 @@ def enqueue_on_commit(task: Task, *ids: int) -> None:
     transaction.on_commit(partial(enqueue, task, *ids))
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def purge_expired_invitations() -> int:
     return invitations.purge_expired_invitations()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def route_case(case_id: int) -> int | None:
     return routing.route_case(case_id)
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def sweep_routing() -> int:
     return routing.sweep()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def drain_pool() -> int:
     return routing.drain_pool()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def reclaim_unopened() -> int:
     return routing.reclaim_unopened()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def escalate_overdue() -> int:
     return escalation.escalate_overdue()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def purge_expired_cases() -> int:
     return retention.purge_expired_cases()
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def notify_assignment(*assignment_ids: int) -> int:
     """Routing a batch queues one task for all its assignments. Each notice is sent on
     its own, so one that fails does not hold back the others; the failure is raised at
@@ -100,27 +104,27 @@ def notify_assignment(*assignment_ids: int) -> int:
     return sent
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def notify_submitter_message(message_id: int) -> bool:
     return notifications.notify_submitter_message(message_id)
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def notify_escalation(case_id: int) -> int:
     return notifications.notify_escalation(case_id)
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def notify_pool(case_id: int) -> int:
     return notifications.notify_pool(case_id)
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def notify_referral_follow_up(referral_id: int) -> bool:
     return notifications.notify_referral_follow_up(referral_id)
 
 
-@shared_task(**RETRY_WHILE_DATABASE_DOWN)
+@shared_task(**TASK_OPTIONS)
 def remind_referral_follow_ups() -> int:
     from helpdesk import referrals
 

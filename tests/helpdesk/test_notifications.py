@@ -308,3 +308,23 @@ def test_a_notice_task_that_finds_the_database_down_runs_again(db, monkeypatch, 
     assert tasks.notify_assignment.apply(args=(assignment.pk,), throw=False).get() == 1
     assert calls == [assignment.pk, assignment.pk]
     assert len(mailoutbox) == 1
+
+
+def test_the_sweep_tells_coordinators_of_a_pool_case_whose_notice_was_lost(
+    db, coordinator, monkeypatch, mailoutbox
+):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with time_machine.travel(START, tick=False):
+        monkeypatch.setattr(tasks.notify_pool, "delay", broker_down)
+        case = routed()  # nobody can take it
+        monkeypatch.undo()
+    assert case.in_pool and mailoutbox == []
+
+    with time_machine.travel(START + timedelta(minutes=2), tick=False):
+        routing.sweep()
+        routing.sweep()
+    assert [mail.to for mail in mailoutbox] == [[coordinator.email]]
+    assert case.reference in mailoutbox[0].subject
+    assert_no_content(mailoutbox)
