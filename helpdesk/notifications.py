@@ -11,14 +11,14 @@ delivered again after a worker dies).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
-from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -83,27 +83,37 @@ def send_once(key: str, name: str, context: dict, recipients: Sequence[str]) -> 
 
 def notify_assignment(assignment_id: int) -> bool:
     """Tell a volunteer a case is theirs, if it still is, once."""
-    with transaction.atomic():
-        # Claiming notified_at and sending in one transaction: a second run finds it set,
-        # and a failed send rolls the claim back so that a retry can send.
-        claimed = Assignment.objects.filter(
-            pk=assignment_id,
-            ended_at__isnull=True,
-            notified_at__isnull=True,
-            volunteer__is_active=True,
-            case__volunteer=F("volunteer"),
-            case__content_destroyed_at__isnull=True,
-        ).update(notified_at=timezone.now())
-        if not claimed:
-            return False
-        assignment = Assignment.objects.select_related("volunteer").get(pk=assignment_id)
-        case = Case.objects.only(*NOTICE_FIELDS).get(pk=assignment.case_id)
-        context = {
-            "reference": case.reference,
-            "url": case_url(case),
-            "hours": settings.ASSIGNMENT_OPEN_HOURS,
-        }
+    assignments = Assignment.objects.filter(pk=assignment_id)
+    claimed = assignments.filter(
+        ended_at__isnull=True,
+        notified_at__isnull=True,
+        volunteer__is_active=True,
+        case__volunteer=F("volunteer"),
+        case__content_destroyed_at__isnull=True,
+    ).update(notified_at=timezone.now())
+    if not claimed:
+        return False
+    assignment = assignments.select_related("volunteer").get()
+    case = Case.objects.only(*NOTICE_FIELDS).get(pk=assignment.case_id)
+    context = {
+        "reference": case.reference,
+        "url": case_url(case),
+        "hours": settings.ASSIGNMENT_OPEN_HOURS,
+    }
+    with released_on_failure(assignments, "notified_at"):
         return bool(send_notice("assignment", context, [assignment.volunteer.email]))
+
+
+@contextmanager
+def released_on_failure(claimed: QuerySet, field: str) -> Iterator[None]:
+    """The claim of a notice is committed before the email goes out, so a task run again
+    after the email left (the database restarted under it, or a redelivery) finds it and
+    sends nothing. A send that fails releases the claim, so that a retry can send."""
+    try:
+        yield
+    except Exception:
+        claimed.update(**{field: None})
+        raise
 
 
 def unnotified_assignments(*, now=None) -> list[int]:
@@ -152,19 +162,18 @@ def notify_escalation(case_id: int) -> int:
 
 def notify_pool(case_id: int) -> int:
     """Tell every coordinator, once, that a case waits with no volunteer who can take it."""
-    with transaction.atomic():
-        # Claiming the timestamp and sending in one transaction: a second run finds it
-        # set, and a failed send rolls the claim back so that a retry can send.
-        claimed = (
-            Case.objects.open()
-            .with_content()
-            .filter(pk=case_id, volunteer__isnull=True, pool_notified_at__isnull=True)
-            .update(pool_notified_at=timezone.now())
-        )
-        if not claimed:
-            return 0
-        case = Case.objects.only(*NOTICE_FIELDS).get(pk=case_id)
-        context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
+    cases = Case.objects.filter(pk=case_id)
+    claimed = (
+        cases.open()
+        .with_content()
+        .filter(volunteer__isnull=True, pool_notified_at__isnull=True)
+        .update(pool_notified_at=timezone.now())
+    )
+    if not claimed:
+        return 0
+    case = cases.only(*NOTICE_FIELDS).get()
+    context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
+    with released_on_failure(cases, "pool_notified_at"):
         return send_notice("pool", context, coordinator_emails())
 
 
