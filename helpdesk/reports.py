@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import (
-    Aggregate,
+    BooleanField,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -59,15 +60,6 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def median(values: list[timedelta]) -> timedelta | None:
     return statistics.median(values) if values else None
-
-
-class Median(Aggregate):
-    """The median of durations, taken by PostgreSQL; NULLs are left out, as the Python
-    path leaves them out, and an empty group gives NULL."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
 
 
 def medians_in_sql() -> bool:
@@ -224,19 +216,14 @@ def referral_review(
 def _referral_review(*, start: date, end: date, **filters) -> ReferralReview:
     referrals = referrals_in_period(start=start, end=end, **filters)
     now, today = timezone.now(), timezone.localdate()
+    if medians_in_sql():
+        organisations, overall = review_in_sql(referrals, today=today, now=now)
+        return ReferralReview(start=start, end=end, organisations=organisations, overall=overall)
     per_status = {value: Count("pk", filter=Q(status=value)) for value in S.values}
-    to_answer = duration("first_answer_at", "sent_at")
-    to_outcome = duration("outcome_at", "sent_at")
-    medians = (
-        {"first_answer": Median(to_answer), "outcome": Median(to_outcome)}
-        if medians_in_sql()
-        else {}
-    )
     rows = (
         referrals.values("organisation_id", "organisation__name", "organisation__slug")
         .annotate(
             **per_status,
-            **medians,
             overdue=Count("pk", filter=overdue_follow_up(today)),
             unanswered=Count("pk", filter=unanswered_since(now)),
         )
@@ -249,8 +236,6 @@ def _referral_review(*, start: date, end: date, **filters) -> ReferralReview:
             counts={value: row[value] for value in S.values},
             overdue_follow_ups=row["overdue"],
             unanswered_long=row["unanswered"],
-            median_first_answer=row.get("first_answer"),
-            median_outcome=row.get("outcome"),
         )
         for row in rows
     }
@@ -260,16 +245,55 @@ def _referral_review(*, start: date, end: date, **filters) -> ReferralReview:
             overall.counts[value] = overall.counts.get(value, 0) + count
         overall.overdue_follow_ups += figures.overdue_follow_ups
         overall.unanswered_long += figures.unanswered_long
-
-    if medians_in_sql():
-        everyone = referrals.aggregate(**medians)
-        overall.median_first_answer = everyone["first_answer"]
-        overall.median_outcome = everyone["outcome"]
-    else:
-        medians_in_python(referrals, by_organisation, overall)
+    medians_in_python(referrals, by_organisation, overall)
     return ReferralReview(
         start=start, end=end, organisations=list(by_organisation.values()), overall=overall
     )
+
+
+# Per organisation and for all of them (the empty grouping set, which also gives the
+# zeros of an empty period) in one pass over the period's referrals. The rules of
+# "overdue" and "unanswered" stay Q objects, evaluated per referral in the inner query.
+REVIEW_SQL = """
+    SELECT org, org_name, org_slug, GROUPING(org, org_name, org_slug), {per_status},
+        count(*) FILTER (WHERE overdue), count(*) FILTER (WHERE unanswered),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY to_answer),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY to_outcome)
+    FROM ({referrals}) AS period
+    GROUP BY GROUPING SETS ((org, org_name, org_slug), ())
+    ORDER BY org_name
+"""
+
+
+def review_in_sql(
+    referrals: QuerySet[Referral], *, today: date, now: datetime
+) -> tuple[list[OrganisationFigures], OrganisationFigures]:
+    flag = partial(ExpressionWrapper, output_field=BooleanField())
+    rows = referrals.order_by().values(
+        org=F("organisation_id"),
+        org_name=F("organisation__name"),
+        org_slug=F("organisation__slug"),
+        state=F("status"),
+        overdue=flag(overdue_follow_up(today)),
+        unanswered=flag(unanswered_since(now)),
+        to_answer=duration("first_answer_at", "sent_at"),
+        to_outcome=duration("outcome_at", "sent_at"),
+    )
+    inner, params = rows.query.sql_with_params()
+    per_status = ", ".join("count(*) FILTER (WHERE state = %s)" for _ in S.values)
+    organisations, overall = [], OrganisationFigures(name="All organisations")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REVIEW_SQL.format(per_status=per_status, referrals=inner), (*S.values, *params)
+        )
+        for _org, name, slug, everyone, *counts, overdue, unanswered, answer, outcome in cursor:
+            figures = overall if everyone else OrganisationFigures(name=name, slug=slug)
+            figures.counts = dict(zip(S.values, counts, strict=True))
+            figures.overdue_follow_ups, figures.unanswered_long = overdue, unanswered
+            figures.median_first_answer, figures.median_outcome = answer, outcome
+            if not everyone:
+                organisations.append(figures)
+    return organisations, overall
 
 
 def medians_in_python(
