@@ -83,24 +83,29 @@ def send_once(key: str, name: str, context: dict, recipients: Sequence[str]) -> 
 
 def notify_assignment(assignment_id: int) -> bool:
     """Tell a volunteer a case is theirs, if it still is, once."""
-    assignments = Assignment.objects.filter(pk=assignment_id)
-    claimed = assignments.filter(
+    due = Assignment.objects.filter(
+        pk=assignment_id,
         ended_at__isnull=True,
         notified_at__isnull=True,
         volunteer__is_active=True,
         case__volunteer=F("volunteer"),
         case__content_destroyed_at__isnull=True,
-    ).update(notified_at=timezone.now())
-    if not claimed:
+    )
+    # Everything the email needs is read before the claim: between the claim and the
+    # email, nothing may fail that would leave a notice claimed and never sent.
+    assignment = due.select_related("volunteer").first()
+    if assignment is None:
         return False
-    assignment = assignments.select_related("volunteer").get()
     case = Case.objects.only(*NOTICE_FIELDS).get(pk=assignment.case_id)
     context = {
         "reference": case.reference,
         "url": case_url(case),
         "hours": settings.ASSIGNMENT_OPEN_HOURS,
     }
-    with released_on_failure(assignments, "notified_at"):
+    if not due.update(notified_at=timezone.now()):
+        return False  # another run claimed it meanwhile
+    claimed = Assignment.objects.filter(pk=assignment_id)
+    with released_on_failure(claimed, "notified_at"):
         return bool(send_notice("assignment", context, [assignment.volunteer.email]))
 
 
@@ -108,7 +113,10 @@ def notify_assignment(assignment_id: int) -> bool:
 def released_on_failure(claimed: QuerySet, field: str) -> Iterator[None]:
     """The claim of a notice is committed before the email goes out, so a task run again
     after the email left (the database restarted under it, or a redelivery) finds it and
-    sends nothing. A send that fails releases the claim, so that a retry can send."""
+    sends nothing. A send that fails releases the claim, so that a retry can send. Only a
+    worker killed while talking to the mail server loses a notice (an unopened
+    assignment still goes back after ASSIGNMENT_OPEN_HOURS): a duplicate is the
+    other choice, and the task must run at most once to any visible effect."""
     try:
         yield
     except Exception:
@@ -162,19 +170,21 @@ def notify_escalation(case_id: int) -> int:
 
 def notify_pool(case_id: int) -> int:
     """Tell every coordinator, once, that a case waits with no volunteer who can take it."""
-    cases = Case.objects.filter(pk=case_id)
-    claimed = (
-        cases.open()
+    due = (
+        Case.objects.open()
         .with_content()
-        .filter(volunteer__isnull=True, pool_notified_at__isnull=True)
-        .update(pool_notified_at=timezone.now())
+        .filter(pk=case_id, volunteer__isnull=True, pool_notified_at__isnull=True)
     )
-    if not claimed:
+    # Read before the claim, as in notify_assignment.
+    case = due.only(*NOTICE_FIELDS).first()
+    if case is None:
         return 0
-    case = cases.only(*NOTICE_FIELDS).get()
     context = {"reference": case.reference, "url": case_url(case), "pool_url": pool_url()}
-    with released_on_failure(cases, "pool_notified_at"):
-        return send_notice("pool", context, coordinator_emails())
+    recipients = coordinator_emails()
+    if not due.update(pool_notified_at=timezone.now()):
+        return 0
+    with released_on_failure(Case.objects.filter(pk=case_id), "pool_notified_at"):
+        return send_notice("pool", context, recipients)
 
 
 def untold_pool_cases(*, now=None) -> list[int]:
