@@ -59,6 +59,15 @@ def write(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return concern_page(request, form, status=400)
     data = form.cleaned_data
+    # Everything that needs the database comes before the case is saved: once it is
+    # saved, nothing may stand between the person and their receipt (a database that
+    # went away then would leave a case whose receipt nobody ever saw).
+    matched = matched_help(
+        need=data["need"].slug,
+        languages=data["languages"],
+        country=data["country"],
+        for_whom=data["for_whom"],
+    )
     receipt = receipts.new_receipt()
     try:
         case = cases.submit_concern(
@@ -82,28 +91,25 @@ def write(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/receipt.html",
-        {"receipt": receipts.display(receipt), "case": case, "matched": matched_help(case)},
+        {"receipt": receipts.display(receipt), "case": case, "matched": matched},
     )
 
 
-def matched_help(case: Case) -> str:
-    """The guidance and organisations for a new case, rendered. The same for every case
-    with the same answers, so it is rendered once for them and kept (intake/library.py)."""
-    languages = tuple(dict.fromkeys([get_language(), *case.languages]))
-    audience = Audience.PERSON if case.for_whom == Case.ForWhom.SELF else Audience.FRIEND
+def matched_help(*, need: str, languages: list[str], country: str, for_whom: str) -> str:
+    """The guidance and organisations for a new concern, rendered. The same for every
+    concern with the same answers, so it is rendered once for them and kept
+    (intake/library.py)."""
+    languages = tuple(dict.fromkeys([get_language(), *languages]))
+    audience = Audience.PERSON if for_whom == Case.ForWhom.SELF else Audience.FRIEND
     today = timezone.localdate()
 
     def render_matches() -> str:
         matches = match(
-            need=case.need.slug,
-            languages=languages,
-            country=case.country,
-            audience=audience,
-            today=today,
+            need=need, languages=languages, country=country, audience=audience, today=today
         )
         return render_to_string("intake/partials/matches.html", {"matches": matches})
 
-    key = ("matches", get_language(), case.need.slug, languages, case.country, audience, today)
+    key = ("matches", get_language(), need, languages, country, audience, today)
     return library.remember(key, render_matches)
 
 

@@ -158,3 +158,27 @@ print("CALM", "We could not save this just now" in page)
     assert "POST 503 60" in lines
     assert "TEXT True True" in lines
     assert "CALM True" in lines
+
+
+def test_once_the_case_is_saved_the_receipt_needs_no_database(client, db, monkeypatch):
+    """If the database went away between saving the case and showing its receipt, the
+    case would exist with a receipt nobody ever saw: the receipt page must need nothing
+    more from the database than the saving itself."""
+    from helpdesk import cases
+
+    save = cases.submit_concern
+
+    def save_then_lose_the_database(**kwargs):
+        case = save(**kwargs)
+        monkeypatch.setattr(connection, "_cursor", database_refuses)
+        return case
+
+    def database_refuses(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(cases, "submit_concern", save_then_lose_the_database)
+    response = client.post(reverse("intake:write"), concern(need=None) | {"need": "3"})
+    monkeypatch.undo()
+    assert response.status_code == 200
+    assert receipt_in(response)
+    assert Case.objects.count() == 1
