@@ -22,7 +22,7 @@ was the calm page with the text kept. The counts are printed and written to
 bench/results/chaos.md and .json (no receipt, no content). The services are torn down
 afterwards, also when the run fails. Exit status 1 if an invariant broke.
 
-    python bench/chaos.py [--submissions 1000] [--clients 8]
+    python bench/chaos.py [--submissions 1000] [--clients 8] [--seconds 30] [--keep]
 """
 
 from __future__ import annotations
@@ -324,7 +324,8 @@ class Browser:
             return response.status, response.read().decode("utf-8", "replace")
 
 
-def submit(n: int, rng: random.Random, progress: Progress) -> Submission:
+def submit(n: int, rng: random.Random, progress: Progress, arrives: float) -> Submission:
+    time.sleep(max(arrives - time.monotonic(), 0))
     codes, weights = zip(*PAGE_LANGUAGES, strict=True)
     language = rng.choices(codes, weights)[0]
     person = Submission(n=n, language=language)
@@ -667,8 +668,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30, help="spread arrivals over this")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the run's logs")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where chaos.md goes")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("make chaos creates its own PostgreSQL cluster: run it as root")
@@ -709,8 +712,15 @@ def main() -> None:
         chaos.start()
         started = time.monotonic()
         rngs = [random.Random(args.seed * 100_003 + n) for n in range(args.submissions)]
+        # People arrive spread over at least --seconds, so that a small run still has
+        # submissions in flight during every fault.
+        gap = args.seconds / args.submissions
+
+        def person(n: int) -> Submission:
+            return submit(n, rngs[n], progress, started + n * gap)
+
         with ThreadPoolExecutor(args.clients) as pool:
-            people = list(pool.map(lambda n: submit(n, rngs[n], progress), range(args.submissions)))
+            people = list(pool.map(person, range(args.submissions)))
         load_seconds = round(time.monotonic() - started, 1)
         chaos.join(timeout=120)
         log(f"load done in {load_seconds} s; waiting for the queue and the sweep")
@@ -739,9 +749,9 @@ def main() -> None:
         "errors_logged": errors,
         "broken": broken,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "chaos.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "chaos.md").write_text(markdown(result))
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "chaos.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.results / "chaos.md").write_text(markdown(result))
     print()
     print(markdown(result))
     if args.keep:
