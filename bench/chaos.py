@@ -394,26 +394,19 @@ def submit(n: int, rng: random.Random, progress: Progress, arrives: float) -> Su
 
 
 class Progress:
-    def __init__(self, total: int) -> None:
-        self.total, self.count = total, 0
+    def __init__(self) -> None:
+        self.count = 0
         self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
 
     def done(self) -> None:
-        with self.changed:
+        with self.lock:
             self.count += 1
-            self.changed.notify_all()
-
-    def wait_for(self, share: float) -> int:
-        with self.changed:
-            self.changed.wait_for(lambda: self.count >= share * self.total)
-            return self.count
 
 
 # --- the faults ----------------------------------------------------------------------
 
 
-def busy(services: Services, timeout: float = 10) -> int:
+def busy(services: Services, timeout: float = 2) -> int:
     """Wait (a little) until the worker holds tasks, so a kill lands in the middle of
     them; returns how many it holds (prefetch is 1 per process, acknowledged late)."""
     deadline = time.monotonic() + timeout
@@ -426,13 +419,20 @@ def busy(services: Services, timeout: float = 10) -> int:
     return held
 
 
-def faults(services: Services, progress: Progress, events: list[dict]) -> None:
+def faults(services: Services, progress: Progress, events: list[dict], seconds: float) -> None:
+    """The faults, at fixed shares of the arrival period, so that runs of any size meet
+    every one of them while people are still submitting."""
+    started = time.monotonic()
+
+    def at(share: float) -> None:
+        time.sleep(max(started + share * seconds - time.monotonic(), 0))
+
     def note(what: str, **facts) -> None:
-        events.append({"at_submissions": progress.count, "what": what, **facts})
+        moment = round(time.monotonic() - started, 1)
+        events.append({"at_submissions": progress.count, "at_s": moment, "what": what, **facts})
         log(f"{what} {facts or ''} after {progress.count} submissions")
 
-    progress.wait_for(0.15)
-    busy(services)
+    at(0.15)
     note("Redis shut down without saving")
     services.stop_redis()
     time.sleep(REDIS_DOWN_SECONDS)
@@ -440,7 +440,7 @@ def faults(services: Services, progress: Progress, events: list[dict]) -> None:
     note("Redis started again, empty")
     time.sleep(5)  # the worker reconnects (it retries after 2, 4, 6... s)
 
-    progress.wait_for(0.35)
+    at(0.4)
     worker = services.processes["worker1"]
     in_flight = busy(services)
     pool = children(worker.pid)
@@ -454,7 +454,7 @@ def faults(services: Services, progress: Progress, events: list[dict]) -> None:
         services.processes.pop("worker1")
         services.start_worker(1)
 
-    progress.wait_for(0.5)
+    at(0.55)
     in_flight = busy(services)
     name = next(name for name in services.processes if name.startswith("worker"))
     services.kill(name, signal.SIGKILL)
@@ -462,7 +462,7 @@ def faults(services: Services, progress: Progress, events: list[dict]) -> None:
     services.start_worker(2)
     note("new worker started")
 
-    progress.wait_for(0.7)
+    at(0.7)
     note("PostgreSQL stopped")
     services.pg("stop", "-m", "fast")
     time.sleep(PG_DOWN_SECONDS)
@@ -639,7 +639,7 @@ def markdown(result: dict) -> str:
         "## Faults",
         "",
         *(
-            f"- after {e['at_submissions']:,} submissions: {e['what']}"
+            f"- at {e['at_s']} s, after {e['at_submissions']:,} submissions: {e['what']}"
             + (f" ({e['tasks_in_flight']} tasks in flight)" if "tasks_in_flight" in e else "")
             for e in result["faults"]
         ),
@@ -706,9 +706,11 @@ def main() -> None:
         services.start_beat()
         log(f"serving on {base_url()}; {args.submissions} submissions begin")
 
-        progress = Progress(args.submissions)
+        progress = Progress()
         events: list[dict] = []
-        chaos = threading.Thread(target=faults, args=(services, progress, events), daemon=True)
+        chaos = threading.Thread(
+            target=faults, args=(services, progress, events, args.seconds), daemon=True
+        )
         chaos.start()
         started = time.monotonic()
         rngs = [random.Random(args.seed * 100_003 + n) for n in range(args.submissions)]
