@@ -292,6 +292,7 @@ class Submission:
     submission_key: str = ""
     receipt: str | None = None
     attempts: list[str] = field(default_factory=list)  # what each try got, in order
+    posts: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
     refusals: int = 0
     calm_refusals: int = 0  # 503, in the person's language, the typed text given back
     other_failures: int = 0
@@ -361,10 +362,12 @@ def submit(n: int, rng: random.Random, progress: Progress, arrives: float) -> Su
         "consent": "on",
     }
     for _ in range(ATTEMPTS):
+        sent = time.monotonic()
         try:
             status, page = browser.request("/write/", data)
         except OSError as error:
             status, page = 0, type(error).__name__
+        person.posts.append((sent, time.monotonic() - sent))
         person.attempts.append(str(status))
         if status == 200 and (found := RECEIPT.search(page)):
             person.receipt = found.group(1)
@@ -419,7 +422,13 @@ def busy(services: Services, timeout: float = 2) -> int:
     return held
 
 
-def faults(services: Services, progress: Progress, events: list[dict], seconds: float) -> None:
+def faults(
+    services: Services,
+    progress: Progress,
+    events: list[dict],
+    seconds: float,
+    outages: dict[str, list[float]],
+) -> None:
     """The faults, at fixed shares of the arrival period, so that runs of any size meet
     every one of them while people are still submitting."""
     started = time.monotonic()
@@ -430,6 +439,7 @@ def faults(services: Services, progress: Progress, events: list[dict], seconds: 
     def note(what: str, **facts) -> None:
         moment = round(time.monotonic() - started, 1)
         events.append({"at_submissions": progress.count, "at_s": moment, "what": what, **facts})
+        outages.setdefault(what.split()[0], []).append(time.monotonic())
         log(f"{what} {facts or ''} after {progress.count} submissions")
 
     at(0.15)
@@ -517,6 +527,27 @@ def sent_mail(directory: Path) -> list[tuple[str, str]]:
 
 def statuses(people: list[Submission]) -> Counter:
     return Counter(attempt for person in people for attempt in person.attempts)
+
+
+def p95_ms(durations: list[float]) -> int | None:
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    return round(1000 * ordered[min(int(0.95 * len(ordered)), len(ordered) - 1)])
+
+
+def latencies(people: list[Submission], outages: dict[str, tuple[float, float]]) -> dict:
+    """p50/p95 of the form's POST, overall and while each service was down."""
+    posts = [post for person in people for post in person.posts]
+    result = {
+        "post_p50_ms": round(1000 * sorted(d for _, d in posts)[len(posts) // 2]),
+        "post_p95_ms": p95_ms([d for _, d in posts]),
+    }
+    for name, (start, end) in outages.items():
+        result[f"post_p95_ms_while_{name}_down"] = p95_ms(
+            [d for sent, d in posts if start <= sent < end]
+        )
+    return result
 
 
 def check(people: list[Submission], services: Services) -> dict:
@@ -625,6 +656,11 @@ def error_lines(paths: list[Path]) -> dict[str, int]:
     return counts
 
 
+def label(name: str) -> str:
+    """post_p95_ms_while_redis_down -> p95 while redis down"""
+    return name.removeprefix("post_").removesuffix("_ms").replace("_ms_", " ").replace("_", " ")
+
+
 def markdown(result: dict) -> str:
     counts = result["counts"]
     lines = [
@@ -653,6 +689,10 @@ def markdown(result: dict) -> str:
             f"{'**broken**' if name in BROKEN_IF_ABOVE_ZERO and value else ''} |"
             for name, value in counts.items()
         ),
+        "",
+        "The form's POST, in ms: "
+        + ", ".join(f"{label(name)} {ms}" for name, ms in result["latency"].items())
+        + ".",
         "",
         "Errors logged per process (tracebacks or ERROR lines): "
         + ", ".join(f"{name} {n}" for name, n in result["errors_logged"].items()),
@@ -708,8 +748,9 @@ def main() -> None:
 
         progress = Progress()
         events: list[dict] = []
+        moments: dict[str, list[float]] = {}  # when Redis and PostgreSQL stopped, started
         chaos = threading.Thread(
-            target=faults, args=(services, progress, events, args.seconds), daemon=True
+            target=faults, args=(services, progress, events, args.seconds, moments), daemon=True
         )
         chaos.start()
         started = time.monotonic()
@@ -728,6 +769,12 @@ def main() -> None:
         log(f"load done in {load_seconds} s; waiting for the queue and the sweep")
         settle_seconds = settle(services)
         counts = check(people, services)
+        windows = {
+            {"Redis": "redis", "PostgreSQL": "postgres"}[name]: (times[0], times[1])
+            for name, times in moments.items()
+            if name in {"Redis", "PostgreSQL"} and len(times) == 2
+        }
+        timings = latencies(people, windows)
         errors = error_lines(services.logs)
     finally:
         from django.db import connections
@@ -748,6 +795,7 @@ def main() -> None:
         "settle_seconds": settle_seconds,
         "faults": events,
         "counts": counts,
+        "latency": timings,
         "errors_logged": errors,
         "broken": broken,
     }
