@@ -239,6 +239,8 @@ class Case(models.Model):
     )
     first_response_at = models.DateTimeField(_("first answer"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True, db_index=True)
+    # The coordinators' notice of the escalation, claimed when sent (sent once).
+    escalation_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     content_destroyed_at = models.DateTimeField(_("content destroyed"), null=True, blank=True)
     destroyed_by_submitter = models.BooleanField(default=False)
 
@@ -336,6 +338,8 @@ class Message(models.Model):
     )
     body = EncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The volunteer's notice of a submitter's message, claimed when sent (sent once).
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
