@@ -4,9 +4,11 @@ anything the person wrote (no description, messages, contact details or country)
 Each notice is sent by a task in helpdesk/tasks.py that takes an id and calls one of
 the `notify_*` functions below, queued after commit by routing, escalation and
 `cases.add_submitter_message`. Running a task twice sends one email: the pool notice
-claims `Case.pool_notified_at`, the assignment notice `Assignment.notified_at`; the others
-remember what they sent in the shared cache (Celery acknowledges late, so a task can be
-delivered again after a worker dies).
+claims `Case.pool_notified_at`, the assignment notice `Assignment.notified_at`, the
+message notice `Message.notified_at`, the escalation `Case.escalation_notified_at`; only
+the referral follow-up reminder still remembers what it sent in the shared cache, which
+a Redis restart forgets (Celery acknowledges late, so a task can be delivered again
+after a worker dies).
 """
 
 from __future__ import annotations
@@ -142,19 +144,30 @@ def unnotified_assignments(*, now=None) -> list[int]:
 
 
 def notify_submitter_message(message_id: int) -> bool:
-    """Tell the case's volunteer, if it has one, that the person wrote again."""
-    case = (
-        Case.objects.with_content()
-        .only(*NOTICE_FIELDS)
-        .filter(messages__pk=message_id, messages__author=Message.Author.SUBMITTER)
+    """Tell the case's volunteer, if it has one, that the person wrote again, once."""
+    message = (
+        Message.objects.filter(
+            pk=message_id, author=Message.Author.SUBMITTER, notified_at__isnull=True
+        )
+        .only("case")
         .first()
     )
-    return notify_case_volunteer(case, key=f"message:{message_id}", notice="submitter_message")
+    if message is None:
+        return False
+    case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=message.case_id).first()
+    volunteer = case_volunteer(case)
+    if volunteer is None:
+        return False
+    context = {"reference": case.reference, "url": case_url(case)}
+    sent = send_claimed(
+        Message, message_id, "notified_at", "submitter_message", context, [volunteer.email]
+    )
+    return bool(sent)
 
 
 def notify_escalation(case_id: int) -> int:
-    """Tell every coordinator that a case's first answer is overdue, unless it has been
-    answered (or closed) since it was flagged."""
+    """Tell every coordinator, once, that a case's first answer is overdue, unless it
+    has been answered (or closed) since it was flagged."""
     case = (
         Case.objects.open()
         .with_content()
@@ -165,7 +178,20 @@ def notify_escalation(case_id: int) -> int:
     if case is None:
         return 0
     context = {"reference": case.reference, "url": case_url(case)}
-    return send_once(f"escalation:{case.pk}", "escalation", context, coordinator_emails())
+    recipients = coordinator_emails()
+    return send_claimed(Case, case.pk, "escalation_notified_at", "escalation", context, recipients)
+
+
+def send_claimed(model, pk: int, field: str, notice: str, context: dict, recipients) -> int:
+    """Send `notice` if this run claims `field` of the row (still unset): the claim is
+    committed first, so a second run sends nothing (see `released_on_failure`)."""
+    rows = model.objects.filter(pk=pk)
+    if not recipients or not rows.filter(**{f"{field}__isnull": True}).update(
+        **{field: timezone.now()}
+    ):
+        return 0
+    with released_on_failure(rows, field):
+        return send_notice(notice, context, recipients)
 
 
 def notify_pool(case_id: int) -> int:
@@ -221,11 +247,16 @@ def notify_referral_follow_up(referral_id: int) -> bool:
     )
 
 
+def case_volunteer(case: Case | None) -> User | None:
+    """The case's volunteer, if it has an active one."""
+    if case is None or case.volunteer_id is None:
+        return None
+    return User.objects.filter(pk=case.volunteer_id, is_active=True).first()
+
+
 def notify_case_volunteer(case: Case | None, *, key: str, notice: str) -> bool:
     """Send `notice` once to the case's volunteer, if it has an active one."""
-    if case is None or case.volunteer_id is None:
-        return False
-    volunteer = User.objects.filter(pk=case.volunteer_id, is_active=True).first()
+    volunteer = case_volunteer(case)
     if volunteer is None:
         return False
     context = {"reference": case.reference, "url": case_url(case)}

@@ -246,18 +246,24 @@ def test_tasks_are_queued_after_commit_with_ids_only(
     assert_no_content(mailoutbox)
 
 
-def test_an_assignment_notice_is_sent_once_even_if_the_cache_was_emptied(db, mailoutbox):
-    # Redis restarted without its data: what the cache remembered is gone, and the task
-    # that a killed worker held is delivered again.
+def test_notices_are_sent_once_even_if_the_cache_was_emptied(db, coordinator, mailoutbox):
+    # Redis restarted without its data: what the cache remembered is gone, and the tasks
+    # that a killed worker held are delivered again.
     from django.core.cache import cache
 
     trained("amira@example.org")
     case = routed()
-    assert len(mailoutbox) == 1
+    message = cases.add_submitter_message(case=case, body=CANARY)
+    Case.objects.filter(pk=case.pk).update(escalated_at=START)
+    tasks.notify_submitter_message.delay(message.pk)
+    tasks.notify_escalation.delay(case.pk)
+    assert len(mailoutbox) == 3
     cache.clear()
 
-    assert tasks.notify_assignment.delay(case.assignments.get().pk).get() == 0
-    assert len(mailoutbox) == 1
+    tasks.notify_assignment.delay(case.assignments.get().pk)
+    tasks.notify_submitter_message.delay(message.pk)
+    tasks.notify_escalation.delay(case.pk)
+    assert len(mailoutbox) == 3
 
 
 def test_the_sweep_sends_an_assignment_notice_whose_task_was_lost(
