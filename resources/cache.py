@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from django.apps import apps
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -35,20 +34,32 @@ MAX_ENTRIES = 512
 
 T = TypeVar("T")
 
+# The version is asked of the shared cache at most once every VERSION_CHECK_SECONDS
+# per process, not on every request: that round trip to Redis was a third of the
+# intake form's time under load. Another process's change is seen within that time; a
+# change made in this process at once.
+VERSION_CHECK_SECONDS = 2.0
+
 _entries: OrderedDict[Hashable, tuple[str | None, float, object]] = OrderedDict()
 _lock = threading.Lock()
-# The version is read from the shared cache once per request, not once per entry.
-_request = threading.local()
-_UNREAD = object()
+_known: tuple[object, float] | None = None  # (version, when it was read)
 UNKNOWN = object()  # the cache holding the version cannot be read
 
 
 def version() -> str | None:
-    if not getattr(_request, "active", False):  # outside a request: always ask
-        return _read_version()
-    if _request.version is _UNREAD:
-        _request.version = _read_version()
-    return _request.version
+    global _known
+    known, now = _known, time.monotonic()
+    if known is not None and now - known[1] < VERSION_CHECK_SECONDS:
+        return known[0]
+    current = _read_version()
+    _known = (current, now)
+    return current
+
+
+def forget_version() -> None:
+    """Ask the shared cache again at the next use (tests, whose database rolls back)."""
+    global _known
+    _known = None
 
 
 def _read_version():
@@ -99,23 +110,13 @@ def library_changed(sender, **kwargs) -> None:
 
 
 def _new_version() -> None:
+    global _known
     token = secrets.token_hex(8)
     cache.set(VERSION_KEY, token, timeout=None)
-    _request.version = token
-
-
-def _request_started(**kwargs) -> None:
-    _request.active = True
-    _request.version = _UNREAD
-
-
-def _request_finished(**kwargs) -> None:
-    _request.active = False
+    _known = (token, time.monotonic())
 
 
 def connect() -> None:
     """Called once by the resources app; safe to call again."""
     for signal in (post_save, post_delete, m2m_changed):
         signal.connect(library_changed, dispatch_uid=f"resources.cache.{signal!r}")
-    request_started.connect(_request_started, dispatch_uid="resources.cache.started")
-    request_finished.connect(_request_finished, dispatch_uid="resources.cache.finished")

@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from helpdesk.models import User, VolunteerProfile
 from helpdesk.roles import Role
+from resources import cache as library_cache
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make around it are still synchronous.
@@ -84,6 +85,8 @@ def _fresh_cache():
 
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         cache.clear()
+    # The library version this process last read may belong to a rolled-back test.
+    library_cache.forget_version()
 
 
 def make_staff(email: str, role: Role, *, mfa: bool = True, first_name: str = "") -> User:

@@ -111,6 +111,7 @@ def test_with_the_version_unreadable_the_entry_is_served_and_nothing_new_is_kept
     kept = cache.remember("needs", build)
     monkeypatch.setattr(cache, "_read_version", lambda: cache.UNKNOWN)
     monkeypatch.setattr(cache, "MAX_AGE", 0)
+    cache.forget_version()
     assert cache.remember("needs", build) is kept
     assert build.builds == 1
     cache.remember("other", build)
@@ -121,3 +122,16 @@ def test_with_the_version_unreadable_the_entry_is_served_and_nothing_new_is_kept
 def test_the_version_lives_in_the_shared_cache():
     Need.objects.create(slug="housing", name="A safe place to sleep", position=9)
     assert shared_cache.get(cache.VERSION_KEY) == cache.version() is not None
+
+
+def test_another_process_s_change_is_seen_within_the_check_interval(monkeypatch):
+    build = Builder()
+    cache.remember("needs", build)
+    shared_cache.set(cache.VERSION_KEY, "set by another process", timeout=None)
+    cache.remember("needs", build)
+    assert build.builds == 1  # not asked again on every use ...
+    later = cache.time.monotonic() + cache.VERSION_CHECK_SECONDS
+    monkeypatch.setattr(cache.time, "monotonic", lambda: later)
+    cache.remember("needs", build)
+    assert build.builds == 2  # ... but within the interval
+    assert cache.version() == "set by another process"
