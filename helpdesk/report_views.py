@@ -5,12 +5,14 @@ these views only read the filters, call it and draw."""
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -43,6 +45,12 @@ PRESET_DAYS = (DEFAULT_DAYS, TWO_YEARS)
 # computed on an earlier day are never fresh.
 FRESH_SECONDS = 5 * 60
 KEEP_SECONDS = 24 * 60 * 60
+# Computing one report's figures is single-flight. The lock outlives the slowest
+# computation (desk health over two years at a million cases: about 8 s); a request
+# with nothing to serve waits this long for another's result before computing it too.
+COMPUTING_SECONDS = 120
+COLD_WAIT_SECONDS = 25
+WAIT_STEP_SECONDS = 0.2
 LONGEST_PERIOD = timedelta(days=3 * 366)  # a bound on the work one request can ask for
 FILTERS = ("organisation", "need", "country", "language")
 
@@ -193,18 +201,88 @@ def figures_key(name: str, form: PeriodForm) -> str:
 
 
 def compute(name: str, form: PeriodForm) -> Snapshot:
-    """Compute a report's figures and keep them for every coordinator."""
-    computed_at = timezone.now()
-    snapshot = Snapshot(REPORTS[name][1](form), computed_at)
-    cache.set(figures_key(name, form), snapshot, KEEP_SECONDS)
+    """Compute a report's figures, keep them for every coordinator and free the
+    computing lock (taken by whoever decided they were needed)."""
+    key = figures_key(name, form)
+    try:
+        snapshot = Snapshot(REPORTS[name][1](form), timezone.now())
+        cache.set(key, snapshot, KEEP_SECONDS)
+    finally:
+        cache.delete(f"{key}:computing")
     return snapshot
 
 
+def start_computing(key: str) -> bool:
+    """Single flight: True for the one process that may compute these figures now.
+    The lock outlives the slowest report, and frees itself if its holder died."""
+    return cache.add(f"{key}:computing", "1", COMPUTING_SECONDS)
+
+
 def snapshot_for(name: str, form: PeriodForm) -> Snapshot:
-    snapshot = cache.get(figures_key(name, form))
-    if snapshot is not None and snapshot.is_fresh():
+    """The figures for these filters, never computed twice at once. Stale figures are
+    served while one process renews them (stale-while-revalidate); with nothing to
+    serve, the first request computes and the others wait for its figures."""
+    key = figures_key(name, form)
+    snapshot = cache.get(key)
+    if snapshot is not None:
+        if not snapshot.is_fresh() and start_computing(key):
+            renew(name, form)
+            if settings.CELERY_TASK_ALWAYS_EAGER:  # renewed here and now: show it
+                snapshot = cache.get(key, snapshot)
         return snapshot
+    if start_computing(key):
+        return compute(name, form)
+    for _step in range(round(COLD_WAIT_SECONDS / WAIT_STEP_SECONDS)):
+        time.sleep(WAIT_STEP_SECONDS)
+        snapshot = cache.get(key)
+        if snapshot is not None:
+            return snapshot
+    # The other computation died or is far slower than any report should be.
     return compute(name, form)
+
+
+def renew(name: str, form: PeriodForm) -> None:
+    """Have a worker recompute the figures (in the embedded default, where Celery is
+    eager, that is here); the filters travel as their query string."""
+    from helpdesk import tasks
+
+    if not tasks.enqueue(tasks.refresh_report, name, form.query()):
+        cache.delete(f"{figures_key(name, form)}:computing")  # let the next request try
+
+
+def refresh(name: str, query: str) -> bool:
+    """Recompute one report from its filters, as a query string: what the renewal task
+    runs once a request has taken the computing lock."""
+    form = REPORTS[name][0](QueryDict(query))
+    if not form.is_valid():  # e.g. the organisation was deleted since: nothing to renew
+        return False
+    compute(name, form)
+    return True
+
+
+def standard_queries(today: date) -> list[str]:
+    """The views coordinators open without choosing anything: each preset period,
+    with no other filter."""
+    return [
+        urlencode(
+            {"start": (today - timedelta(days=days - 1)).isoformat(), "end": today.isoformat()}
+        )
+        for days in PRESET_DAYS
+    ]
+
+
+def warm_up() -> int:
+    """Compute the standard views of both reports ahead of any coordinator. The beat
+    runs it more often than figures go stale, so nobody waits on them; a view another
+    process is computing just now is left to it. Returns how many were computed."""
+    computed = 0
+    for name, (form_class, _figures) in REPORTS.items():
+        for query in standard_queries(timezone.localdate()):
+            form = form_class(QueryDict(query))
+            if form.is_valid() and start_computing(figures_key(name, form)):
+                compute(name, form)
+                computed += 1
+    return computed
 
 
 def two_years_start() -> date:

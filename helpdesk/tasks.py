@@ -129,3 +129,21 @@ def remind_referral_follow_ups() -> int:
     from helpdesk import referrals
 
     return referrals.remind_overdue_follow_ups()
+
+
+# The reports' figures are a cache: a renewal that fails is not retried, the next stale
+# request (once the computing lock has expired) or the next warm-up computes them.
+@shared_task(ignore_result=True)
+def refresh_report(name: str, query: str) -> bool:
+    """Renew one report's figures after a request served them stale; the filters come
+    as their query string (a period, an organisation, a need: never case content)."""
+    from helpdesk import report_views  # it imports the views, which import much
+
+    return report_views.refresh(name, query)
+
+
+@shared_task(ignore_result=True)
+def warm_up_reports() -> int:
+    from helpdesk import report_views
+
+    return report_views.warm_up()
