@@ -181,9 +181,10 @@ def pages() -> list[dict]:
     ]
 
 
-def count_queries(page: dict) -> tuple[int, int, float]:
+def count_queries(page: dict) -> tuple[int, int, float, float]:
     """Status, SQL queries and milliseconds of one request served in-process, after one
-    request to warm the caches: a figure even for a page too slow for wrk."""
+    request to warm the caches (a figure even for a page too slow for wrk), and the
+    milliseconds of that first, cold request (the run starts with Redis emptied)."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -201,12 +202,14 @@ def count_queries(page: dict) -> tuple[int, int, float]:
         body = form.replace("__KEY__", f"bench-single-{time.time_ns()}")
         return client.post(page["path"], body, content_type="application/x-www-form-urlencoded")
 
+    started = time.perf_counter()
     request()
+    cold = round(1000 * (time.perf_counter() - started), 1)
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
         response = request()
     elapsed = round(1000 * (time.perf_counter() - started), 1)
-    return response.status_code, len(captured), elapsed
+    return response.status_code, len(captured), elapsed, cold
 
 
 def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
@@ -309,10 +312,12 @@ def markdown(result: dict) -> str:
         f"{', '.join(f'{mb} MB' for mb in result['worker_rss_mb'])} "
         f"(peak seen {result['worker_rss_peak_mb']} MB).",
         "",
-        "A page with no request finished within a run shows —: its in-process time (one "
-        "request, nothing else running) is the figure to read.",
+        "In-process: one request served by the test client after a first one; (cold): "
+        "that first request, with Redis emptied at the start of the run, so no shared "
+        "cache (reports, shortage table, library version) was warm. A page with no request "
+        "finished within a wrk run shows —.",
         "",
-        "| page | SQL | in-process ms | c | req/s | % of bare | p50 ms | p95 ms | p99 ms "
+        "| page | SQL | in-process ms (cold) | c | req/s | % of bare | p50 ms | p95 ms | p99 ms "
         "| errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -322,7 +327,7 @@ def markdown(result: dict) -> str:
             share = 100 * run["rps"] / bare["runs"][str(c)]["rps"]
             errors = run["errors"] + run["non_2xx_3xx"]
             rps = f"{run['rps']:.0f}" if run["rps"] >= 10 else f"{run['rps']:.1f}"
-            single = page.get("single_ms", "")
+            single = f"{page['single_ms']} ({page['cold_ms']})" if "cold_ms" in page else ""
             if run["requests"]:
                 latency = f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f}"
             else:
@@ -331,6 +336,11 @@ def markdown(result: dict) -> str:
                 f"| {page['name']} | {page['queries']} | {single} | {c} | {rps} | "
                 f"{share:.0f} % | {latency} | {errors} |"
             )
+    lines += ["", "## Issue 7's targets", "", "| target | measured | |", "|---|---|---|"]
+    lines += [
+        f"| {target} | {measured} | {verdict} |" for target, measured, verdict in targets(result)
+    ]
+    lines.append("")
     for page in result["pages"]:
         for c in CONNECTIONS:
             run = page["runs"][str(c)]
@@ -342,6 +352,72 @@ def markdown(result: dict) -> str:
                     "bare view's requests/s."
                 )
     return "\n".join(lines) + "\n"
+
+
+STAFF_LISTS = (
+    "volunteer's cases",
+    "pool (volunteer)",
+    "pool (coordinator)",
+    "case workspace",
+    "all cases, filtered",
+)
+REPORTS = (
+    "referral review (90 days)",
+    "referral review (2 years)",
+    "desk health (90 days)",
+    "desk health (2 years)",
+)
+
+
+def targets(result: dict) -> list[tuple[str, str, str]]:
+    """Each target of issue 7 that a run measures, what this run measured, met or not."""
+    pages = {page["name"]: page for page in result["pages"]}
+    bare = pages["bare view"]["runs"]["8"]["rps"]
+
+    def c8(name: str) -> dict:
+        return pages[name]["runs"]["8"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**short**"
+
+    rows = []
+    if "intake form GET" in pages:
+        share = 100 * c8("intake form GET")["rps"] / bare
+        rows.append(("intake GET ≥ 25 % of bare (c8)", f"{share:.0f} %", verdict(share >= 25)))
+    if "intake form POST" in pages:
+        run = c8("intake form POST")
+        share = 100 * run["cases_per_s"] / bare
+        rows.append(
+            (
+                "intake POST ≥ 10 % of bare in cases/s, p95 < 50 ms (c8)",
+                f"{run['cases_per_s']:.0f} cases/s = {share:.0f} %, p95 {run['p95_ms']:.0f} ms",
+                verdict(share >= 10 and run["p95_ms"] < 50),
+            )
+        )
+    for name in STAFF_LISTS:
+        if name in pages:
+            run, queries = c8(name), pages[name]["queries"]
+            share = 100 * run["rps"] / bare
+            rows.append(
+                (
+                    f"{name}: ≥ 10 % of bare, p95 < 50 ms (c8), ≤ 10 SQL",
+                    f"{share:.0f} %, p95 {run['p95_ms']:.0f} ms, {queries} SQL",
+                    verdict(share >= 10 and run["p95_ms"] < 50 and queries <= 10),
+                )
+            )
+    for name in REPORTS:
+        if name in pages:
+            run = c8(name)
+            rows.append(
+                (
+                    f"{name}: p95 < 300 ms (c8)",
+                    f"p95 {run['p95_ms']:.0f} ms (cold in-process {pages[name]['cold_ms']:.0f} ms)",
+                    verdict(run["requests"] > 0 and run["p95_ms"] < 300),
+                )
+            )
+    peak = result["worker_rss_peak_mb"]
+    rows.append(("web worker < 150 MB resident", f"peak {peak} MB", verdict(peak < 150)))
+    return rows
 
 
 def compare(previous: dict, result: dict) -> None:
@@ -398,10 +474,10 @@ def main() -> None:
         words = args.only.split(",")
         targets = [targets[0]] + [p for p in targets[1:] if any(w in p["name"] for w in words)]
     for page in targets:
-        page["status"], page["queries"], page["single_ms"] = count_queries(page)
+        page["status"], page["queries"], page["single_ms"], page["cold_ms"] = count_queries(page)
         print(
             f"  {page['name']:<28} HTTP {page['status']}  {page['queries']:>3} SQL queries  "
-            f"{page['single_ms']:>8.1f} ms in-process"
+            f"{page['single_ms']:>8.1f} ms in-process ({page['cold_ms']:.1f} ms cold)"
         )
         if page["status"] != 200:
             raise SystemExit(f"{page['path']} answered {page['status']}, not 200")
@@ -446,7 +522,7 @@ def main() -> None:
         "worker_rss_mb": rss,
         "worker_rss_peak_mb": peak,
         "pages": [
-            {key: page[key] for key in ("name", "path", "queries", "single_ms", "runs")}
+            {key: page[key] for key in ("name", "path", "queries", "single_ms", "cold_ms", "runs")}
             for page in targets
         ],
     }
