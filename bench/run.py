@@ -533,7 +533,9 @@ def main() -> None:
         print(markdown(result))
         return
     RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"{cases}.json"
+    # Named by the seeded size: the form posts of a run add a few thousand cases.
+    size = round(cases, 1 - len(str(cases)))
+    target = RESULTS / f"{size}.json"
     previous = json.loads(target.read_text()) if target.exists() else None
     target.write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{cases}.md").write_text(markdown(result))

@@ -158,9 +158,11 @@ class CaseQuerySet(models.QuerySet):
         )
 
     def for_listing(self) -> CaseQuerySet:
-        """What a case list shows, in a fixed number of queries however long it is."""
+        """What a case list shows, in a fixed number of queries however long it is. A list
+        shows no content: the encrypted fields are neither fetched nor decrypted."""
         latest = Message.objects.filter(case=models.OuterRef("pk")).order_by("-created_at", "-pk")
-        return self.select_related("need", "volunteer").annotate(
+        content = ("description", "contact_details", "contact_safe_times", "contact_code_word")
+        return self.select_related("need", "volunteer").defer(*content).annotate(
             last_message_at=models.Subquery(latest.values("created_at")[:1]),
             last_message_author=models.Subquery(latest.values("author")[:1]),
         )

@@ -5,6 +5,7 @@ ammonia sanitiser) with a small allow-list before anything is marked safe."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -60,7 +61,11 @@ class NestHeadingsExtension(Extension):
         md.treeprocessors.register(NestHeadings(md), "nest_headings", 5)
 
 
+@lru_cache(maxsize=1024)
 def render_markdown(text: str) -> SafeString:
+    """The sanitised HTML of a piece's Markdown. It depends on the text alone, and the
+    library's texts are few and shown again and again (the workspace renders its
+    matched guidance on every view), so each is rendered once per process."""
     html = markdown.markdown(
         text or "", extensions=["sane_lists", NestHeadingsExtension()], output_format="html"
     )

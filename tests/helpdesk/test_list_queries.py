@@ -226,3 +226,23 @@ def test_the_workspace_offers_what_match_gives_the_persons_audience(
     expected = match(need="leave", languages=["fa", "en"], country="SY", audience=audience)
     assert offered == [item.guidance.slug for item in expected.guidance]
     assert offered  # the library has pieces for this need
+
+
+def test_a_case_list_decrypts_no_content(coordinator_client, volunteer, monkeypatch):
+    """A list shows references, needs and dates: nothing a person wrote is fetched or
+    decrypted for it (less to leak, and decrypting 25 rows was a cost of every list)."""
+    from helpdesk import encryption
+
+    trained(volunteer)
+    for _ in range(3):
+        new_case(volunteer=volunteer, languages=("ar",))
+        new_case(languages=("fa",))
+    decrypted = []
+    real_decrypt = encryption.decrypt
+    monkeypatch.setattr(
+        encryption, "decrypt", lambda token: decrypted.append(1) or real_decrypt(token)
+    )
+    for url in (reverse("pool"), reverse("all_cases")):
+        page = coordinator_client.get(url)
+        assert page.status_code == 200 and page.content.decode().count("<tr>") >= 4
+    assert decrypted == []
