@@ -538,7 +538,7 @@ def main() -> None:
     target = RESULTS / f"{size}.json"
     previous = json.loads(target.read_text()) if target.exists() else None
     target.write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{cases}.md").write_text(markdown(result))
+    (RESULTS / f"{size}.md").write_text(markdown(result))
     print(f"\nWrote {target.relative_to(ROOT)} and {target.with_suffix('.md').relative_to(ROOT)}")
     if previous:
         compare(previous, result)
