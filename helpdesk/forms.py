@@ -9,6 +9,23 @@ from helpdesk.widgets import PrerenderedSelect
 from resources.models import Language, Need, Organisation
 
 
+class StaffChoiceIterator(forms.models.ModelChoiceIterator):
+    """A staff member's options from their id and names only: listing ~200 staff in a
+    <select> made ~200 whole User instances on every view of the case list."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        fields = ("pk", "first_name", "last_name", "email")
+        for pk, first_name, last_name, email in self.queryset.values_list(*fields):
+            # As User.__str__: the full name, else the email address.
+            yield (pk, f"{first_name} {last_name}".strip() or email)
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    iterator = StaffChoiceIterator
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     role = forms.ChoiceField(
@@ -93,7 +110,7 @@ class StatusForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    volunteer = forms.ModelChoiceField(
+    volunteer = StaffChoiceField(
         label=_("Give the case to"),
         queryset=User.objects.filter(is_active=True).order_by("first_name", "email"),
         required=False,
@@ -131,7 +148,7 @@ class CaseFilterForm(forms.Form):
         required=False,
         widget=PrerenderedSelect,
     )
-    volunteer = forms.ModelChoiceField(
+    volunteer = StaffChoiceField(
         label=_("Volunteer"),
         queryset=User.objects.order_by("first_name", "email"),
         required=False,

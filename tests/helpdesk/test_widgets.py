@@ -67,3 +67,14 @@ def test_the_filtered_list_keeps_the_chosen_filters(coordinator_client, voluntee
     assert '<option value="ar" selected>' in page
     assert '<option value="no" selected>' in page
     assert page.count(" selected>") == 5  # with "Any" status and need
+
+
+def test_staff_are_listed_as_everywhere_else_by_name_or_email(volunteer, coordinator):
+    volunteer.first_name, volunteer.last_name = "Vic", "Okafor"
+    volunteer.save()
+    coordinator.first_name = coordinator.last_name = ""
+    coordinator.save()
+    options = dict(CaseFilterForm().fields["volunteer"].choices)
+    assert options[volunteer.pk] == str(volunteer) == "Vic Okafor"
+    assert options[coordinator.pk] == str(coordinator) == coordinator.email
+    assert dict(ReassignForm().fields["volunteer"].choices)[volunteer.pk] == "Vic Okafor"
