@@ -53,3 +53,17 @@ def bench_environment() -> dict[str, str]:
 def apply() -> None:
     """For a script about to call django.setup() in this process."""
     os.environ.update(bench_environment())
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """Haven as production serves it (the project's gunicorn.conf.py: no access log), on
+    127.0.0.1 only, with the 2 sync workers every benchmark here assumes."""
+    return [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "helpdesk.wsgi",
+        "--config", str(ROOT / "gunicorn.conf.py"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", "2",
+        "--worker-class", "sync",
+        "--log-level", "warning",
+    ]  # fmt: skip

@@ -104,15 +104,7 @@ def prepare_database() -> None:
 
 
 def start_gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "helpdesk.wsgi",
-        "--config", str(ROOT / "gunicorn.conf.py"),
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", "2",
-        "--worker-class", "sync",
-        "--log-level", "warning",
-    ]  # fmt: skip
+    command = environment.gunicorn_command(port)
     # The server's log (warnings and errors; never content or addresses, see
     # helpdesk/logs.py) goes to a file that is searched for tracebacks afterwards.
     with log.open("w") as stderr:

@@ -215,15 +215,7 @@ def count_queries(page: dict) -> tuple[int, int, float, float]:
 
 
 def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "helpdesk.wsgi",
-        "--config", str(ROOT / "gunicorn.conf.py"),
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", "2",
-        "--worker-class", "sync",
-        "--log-level", "warning",
-    ]  # fmt: skip
+    command = environment.gunicorn_command(port)
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     url = f"http://127.0.0.1:{port}/bench/bare/"
     for _ in range(100):
