@@ -719,7 +719,7 @@ class Visitor:
         if 'name="receipt"' in page:
             if answer.status == 200:
                 return "look-up form"
-            throttled = "errors--form" in page and "receipt_errors" not in page
+            throttled = "errors--form" in page and 'id="id_receipt_error"' not in page
             return "throttled" if throttled else "receipt refused"
         if 'name="body"' in page:
             return "inbox" if answer.status == 200 else "answer refused"
@@ -952,7 +952,7 @@ class Visitor:
             self.run.violation(
                 f"an answer was refused ({answer.status} {self.kind(answer)})", shape
             )
-        if answer.status == 400 and not expect_ok and "body_errors" not in answer.page:
+        if answer.status == 400 and not expect_ok and 'id="id_body_error"' not in answer.page:
             self.run.violation("no error shown for body", shape)
 
     def delete(self, receipt: str, token: str) -> None:
