@@ -2,7 +2,7 @@
 page in their language with everything they wrote, and one click sends it again once
 the database is back."""
 
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from helpdesk.models import Case
@@ -30,8 +30,11 @@ def test_a_persian_submitter_keeps_what_they_wrote_while_the_database_is_away(
         raise OperationalError("connection refused")
 
     # Every connection of every thread, the live server's included, now fails as it
-    # does when PostgreSQL refuses connections.
+    # does when PostgreSQL refuses connections (an in-memory SQLite database shares
+    # this thread's connection with the live server: patched on the instance too).
     monkeypatch.setattr(BaseDatabaseWrapper, "_cursor", refused)
+    for connection in connections.all():
+        monkeypatch.setattr(connection, "_cursor", refused)
     with page.expect_response(lambda response: response.request.method == "POST") as sent:
         page.locator("button[type=submit].button--big").click()
     assert sent.value.status == 503
@@ -44,6 +47,8 @@ def test_a_persian_submitter_keeps_what_they_wrote_while_the_database_is_away(
     screenshot(page, "outage-fa-01-try-again")
 
     monkeypatch.undo()  # the database is back
+    for connection in connections.all():
+        connection.__dict__.pop("_cursor", None)  # undo() leaves a bound method behind
     page.locator("button[type=submit].button--big").click()
     assert len(page.locator("#receipt-code").input_value()) == 24
     screenshot(page, "outage-fa-02-receipt")

@@ -24,12 +24,13 @@ def database_down():
     def refuse(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    original = connection._cursor
-    connection._cursor = refuse
+    connection._cursor = refuse  # on the instance, over the class's method
     try:
         yield
     finally:
-        connection._cursor = original
+        # Deleted, not set back: a bound method left on the instance would outlive
+        # the test and shadow any later patch of the class (tests/browser/test_outage.py).
+        del connection._cursor
 
 
 def assert_calm(response, *, phrase: str) -> str:
@@ -168,16 +169,18 @@ def test_once_the_case_is_saved_the_receipt_needs_no_database(client, db, monkey
 
     save = cases.submit_concern
 
+    lost = database_down()
+
     def save_then_lose_the_database(**kwargs):
         case = save(**kwargs)
-        monkeypatch.setattr(connection, "_cursor", database_refuses)
+        lost.__enter__()
         return case
 
-    def database_refuses(*args, **kwargs):
-        raise OperationalError("connection refused")
-
     monkeypatch.setattr(cases, "submit_concern", save_then_lose_the_database)
-    response = client.post(reverse("intake:write"), concern(need=None) | {"need": "3"})
+    try:
+        response = client.post(reverse("intake:write"), concern(need=None) | {"need": "3"})
+    finally:
+        lost.__exit__(None, None, None)
     monkeypatch.undo()
     assert response.status_code == 200
     assert receipt_in(response)
