@@ -324,23 +324,31 @@ def days(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def report_page(request: HttpRequest, name: str, form, *, figures: str, draw) -> HttpResponse:
+    """A report's page: refused filters with their errors, else the (cached) figures
+    and their drawn body; `draw(figures)` makes the body's context when it is drawn."""
+    template = f"helpdesk/reports/{name}.html"
+    if not form.is_valid():
+        context = {"form": form, "body": refused_body(name, form)}
+        return render(request, template, context, status=400)
+    snapshot = snapshot_for(name, form)
+    body = drawn_body(
+        name,
+        form,
+        snapshot,
+        open_filters=bool(request.GET),
+        draw=lambda: draw(snapshot.figures),
+    )
+    return render(request, template, {"form": form, figures: snapshot.figures, "body": body})
+
+
 @coordinator_required
 @require_GET
 def referral_review(request: HttpRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET)
-    if not form.is_valid():
-        context = {"form": form, "body": refused_body("referrals", form)}
-        return render(request, "helpdesk/reports/referrals.html", context, status=400)
-    snapshot = snapshot_for("referrals", form)
-    body = drawn_body(
-        "referrals",
-        form,
-        snapshot,
-        open_filters=bool(request.GET),
-        draw=lambda: review_context(form, snapshot.figures),
+    return report_page(
+        request, "referrals", form, figures="review", draw=lambda f: review_context(form, f)
     )
-    context = {"form": form, "review": snapshot.figures, "body": body}
-    return render(request, "helpdesk/reports/referrals.html", context)
 
 
 def review_context(form: ReferralFilterForm, review: reports.ReferralReview) -> dict:
@@ -482,19 +490,7 @@ def referral_cases(request: HttpRequest) -> HttpResponse:
 @require_GET
 def desk_health(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
-    if not form.is_valid():
-        context = {"form": form, "body": refused_body("health", form)}
-        return render(request, "helpdesk/reports/health.html", context, status=400)
-    snapshot = snapshot_for("health", form)
-    body = drawn_body(
-        "health",
-        form,
-        snapshot,
-        open_filters=bool(request.GET),
-        draw=lambda: health_context(snapshot.figures),
-    )
-    context = {"form": form, "health": snapshot.figures, "body": body}
-    return render(request, "helpdesk/reports/health.html", context)
+    return report_page(request, "health", form, figures="health", draw=health_context)
 
 
 def health_context(health: reports.DeskHealth) -> dict:
