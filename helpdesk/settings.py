@@ -308,6 +308,9 @@ ASSIGNMENT_OPEN_HOURS = env_int("ASSIGNMENT_OPEN_HOURS", 24, minimum=1)
 # with the broker, or failed) is queued again by the routing sweep.
 ASSIGNMENT_NOTICE_GRACE_SECONDS = 60
 
+# A reviewed piece of guidance is due for its next review this many days later.
+GUIDANCE_REVIEW_INTERVAL_DAYS = env_int("GUIDANCE_REVIEW_INTERVAL_DAYS", 180, minimum=7)
+
 INVITATION_MAX_AGE_HOURS = env_int("INVITATION_MAX_AGE_HOURS", 72, minimum=1)
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 12 * 3600, minimum=60)
@@ -404,6 +407,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-expired-invitations": {
         "task": "helpdesk.tasks.purge_expired_invitations",
+        "schedule": 3600.0,
+    },
+    "announce-overdue-guidance": {
+        "task": "helpdesk.tasks.announce_overdue_guidance",
         "schedule": 3600.0,
     },
     # More often than report figures go stale (five minutes), so the standard views

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
 from helpdesk import routing
 from helpdesk.models import Assignment, Case, User, VolunteerProfile
+from resources.models import LEGAL_REVIEW_PERMISSION
 
 
 def return_cases_to_pool(*, user: User, reason: str) -> int:
@@ -69,3 +71,17 @@ def pause(*, user: User, until: date | None, return_cases: bool) -> int:
     if until is None:
         routing.request_drain()
     return returned
+
+
+def legal_review_permission() -> Permission:
+    app_label, codename = LEGAL_REVIEW_PERMISSION.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def set_legal_reviewer(*, user: User, allowed: bool) -> None:
+    """Give or take the right to record legal reviews of guidance. It is held person by
+    person, never by role: a coordinator is not a lawyer by being a coordinator."""
+    if allowed:
+        user.user_permissions.add(legal_review_permission())
+    else:
+        user.user_permissions.remove(legal_review_permission())

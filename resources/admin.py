@@ -18,13 +18,18 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from resources.models import (
     Guidance,
+    GuidanceReview,
+    GuidanceSource,
     GuidanceTranslation,
     Language,
     Need,
     NeedTranslation,
     Organisation,
+    OrganisationSource,
     OrganisationTranslation,
     ReferralTemplate,
+    TemplateSource,
+    TranslatedText,
 )
 from resources.rendering import render_markdown
 
@@ -42,6 +47,59 @@ EXAMPLE_VALUES = {
 class LibraryAdminMixin:
     class Media:
         css = {"all": ["resources/admin.css"]}
+
+
+class SourceInline(admin.TabularInline):
+    extra = 0
+    fields = ["url", "title", "checked_on", "supports", "position"]
+
+
+class GuidanceSourceInline(SourceInline):
+    model = GuidanceSource
+
+
+class OrganisationSourceInline(SourceInline):
+    model = OrganisationSource
+
+
+class TemplateSourceInline(SourceInline):
+    model = TemplateSource
+
+
+def translation_state(translation: TranslatedText, source: TranslatedText | None) -> str:
+    """What the list and the forms say about a translation's version."""
+    if translation.is_source():
+        return _("Source text")
+    if translation.is_out_of_date(source):
+        return _("Out of date: made from an earlier version of the source text")
+    return _("Up to date")
+
+
+class ConfirmTranslationForm(forms.ModelForm):
+    """A translation form with a box that records it was checked against the current
+    source text (it then counts as made from that version)."""
+
+    checked = forms.BooleanField(
+        label=_("Checked against the source text"),
+        required=False,
+        help_text=_(
+            "Tick this when the translation says what the current source text says; "
+            "it is then no longer flagged as out of date."
+        ),
+    )
+
+    def source_text(self) -> TranslatedText | None:
+        raise NotImplementedError
+
+    def save(self, commit: bool = True):
+        translation = super().save(commit=False)
+        source = self.source_text()
+        if self.cleaned_data.get("checked") and source is not None:
+            translation.mark_current(source)
+        if commit:
+            translation.save()
+            self.save_m2m()
+        return translation
 
 
 @admin.register(Language)
@@ -68,7 +126,11 @@ class NeedAdmin(admin.ModelAdmin):
         return " ".join(sorted(t.language_id for t in need.translations.all()))
 
 
-class OrganisationTranslationForm(forms.ModelForm):
+class OrganisationTranslationForm(ConfirmTranslationForm):
+    def source_text(self) -> TranslatedText | None:
+        organisation = self.instance.organisation
+        return organisation.source_translation() if organisation.pk else None
+
     class Meta:
         model = OrganisationTranslation
         fields = ["language", "offers", "safe_contact", "response_time"]
@@ -83,6 +145,14 @@ class OrganisationTranslationInline(admin.StackedInline):
     model = OrganisationTranslation
     form = OrganisationTranslationForm
     extra = 0
+    fields = ["language", "offers", "safe_contact", "response_time", "checked", "status"]
+    readonly_fields = ["status"]
+
+    @admin.display(description=_("status"))
+    def status(self, translation: OrganisationTranslation) -> str:
+        if not translation.pk:
+            return "—"
+        return translation_state(translation, translation.organisation.source_translation())
 
 
 @admin.register(Organisation)
@@ -92,7 +162,7 @@ class OrganisationAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["needs", "languages"]
-    inlines = [OrganisationTranslationInline]
+    inlines = [OrganisationSourceInline, OrganisationTranslationInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("translations")
@@ -106,17 +176,10 @@ class OrganisationAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
         return " ".join(sorted(t.language_id for t in organisation.translations.all()))
 
 
-class GuidanceTranslationForm(forms.ModelForm):
-    checked = forms.BooleanField(
-        label=_("Checked against the source text"),
-        required=False,
-        help_text=_(
-            "Tick this when the translation still says what the source text says; "
-            "it is then no longer flagged as out of date."
-        ),
-    )
-    # Ticking the box is a change of the form like any other, so the formset saves the
-    # translation and its "last changed" moves forward.
+class GuidanceTranslationForm(ConfirmTranslationForm):
+    def source_text(self) -> TranslatedText | None:
+        guidance = self.instance.guidance
+        return guidance.source_translation() if guidance.pk else None
 
     class Meta:
         model = GuidanceTranslation
@@ -157,13 +220,7 @@ class GuidanceTranslationInline(admin.StackedInline):
     def status(self, translation: GuidanceTranslation) -> str:
         if not translation.pk:
             return "—"
-        guidance = translation.guidance
-        if translation.language_id == guidance.source_language_id:
-            state = _("Source text")
-        elif translation.is_out_of_date(guidance.source_translation()):
-            state = _("Out of date: the source text changed after this translation")
-        else:
-            state = _("Up to date")
+        state = translation_state(translation, translation.guidance.source_translation())
         history = reverse("admin:resources_guidancetranslation_history", args=[translation.pk])
         return format_html(
             '{} · {} {} · <a href="{}">{}</a>',
@@ -184,6 +241,24 @@ class GuidanceTranslationInline(admin.StackedInline):
             translation.language.direction,
             render_markdown(translation.body),
         )
+
+
+class GuidanceReviewInline(admin.TabularInline):
+    """The review history, as recorded on the desk's review page."""
+
+    model = GuidanceReview
+    extra = 0
+    fields = ["at", "reviewer", "legal", "languages", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # reviews are recorded on the desk's review page
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -266,12 +341,16 @@ class GuidanceAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
     ]
     search_fields = ["slug", "translations__title"]
     filter_horizontal = ["needs"]
-    inlines = [GuidanceTranslationInline]
+    inlines = [GuidanceSourceInline, GuidanceTranslationInline, GuidanceReviewInline]
     fieldsets = [
         (None, {"fields": ["slug", "audience", "needs", "countries", "source_language"]}),
         (_("Order"), {"fields": ["emergency", "position"]}),
-        (_("Review"), {"fields": ["reviewed_on", "review_by"]}),
+        (
+            _("Review"),
+            {"fields": ["owner", "owner_role", "legal", "reviewed_on", "review_by"]},
+        ),
     ]
+    readonly_fields = ["reviewed_on"]
 
     def get_queryset(self, request):
         return (
@@ -323,12 +402,29 @@ class GuidanceTranslationAdmin(SimpleHistoryAdmin):
 
 @admin.register(ReferralTemplate)
 class ReferralTemplateAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
-    list_display = ["slug", "organisation", "need", "language"]
+    list_display = ["slug", "organisation", "need", "language", "version"]
     list_filter = ["need", "language", "organisation"]
     search_fields = ["slug", "subject", "body"]
-    list_select_related = ["organisation", "need", "language"]
-    readonly_fields = ["example"]
-    fields = ["slug", "organisation", "need", "language", "subject", "body", "example"]
+    list_select_related = ["organisation", "need", "language", "translation_of"]
+    readonly_fields = ["version", "example"]
+    fields = [
+        "slug",
+        "organisation",
+        "need",
+        "language",
+        "translation_of",
+        "subject",
+        "body",
+        "version",
+        "example",
+    ]
+    inlines = [TemplateSourceInline]
+
+    @admin.display(description=_("translation"))
+    def version(self, template: ReferralTemplate) -> str:
+        if not template.pk:
+            return "—"
+        return translation_state(template, template.translation_of)
 
     @admin.display(description=_("example, filled in"))
     def example(self, template: ReferralTemplate) -> str:

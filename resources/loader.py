@@ -4,6 +4,12 @@
 the tests. It creates what is missing and leaves alone what exists, because coordinators
 may have edited it since; `update=True` makes the files win. Everything is validated
 with `full_clean`, and one error anywhere loads nothing.
+
+Every item is one file: guidance/<slug>.toml, organisations/<slug>.toml and
+templates/<slug>.toml, each with its sources and a `[translations.<code>]` table per
+language. A translation records the version of the source text it was made from
+(`source_hash`), so a fresh load knows which translations are behind. The format is
+described in docs/content.md.
 """
 
 from __future__ import annotations
@@ -14,17 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from resources.models import (
     Guidance,
+    GuidanceSource,
     GuidanceTranslation,
     Language,
     Need,
     Organisation,
+    OrganisationSource,
     OrganisationTranslation,
+    OwnerRole,
     ReferralTemplate,
+    TemplateSource,
 )
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -32,15 +43,17 @@ CHANGE_REASON = "Loaded from resources/content"
 
 GUIDANCE_KEYS = {
     "slug", "audience", "needs", "countries", "emergency", "position", "source_language",
-    "reviewed_on", "review_by", "translations",
+    "owner", "legal", "review_by", "sources", "translations",
 }  # fmt: skip
-GUIDANCE_TRANSLATION_KEYS = {"title", "summary", "body"}
+GUIDANCE_TRANSLATION_KEYS = {"source_hash", "title", "summary", "body"}
 ORGANISATION_KEYS = {
     "slug", "name", "website", "needs", "countries", "languages", "verified_on",
-    "offers", "safe_contact", "response_time",
+    "sources", "translations",
 }  # fmt: skip
-ORGANISATION_TEXTS = ("offers", "safe_contact", "response_time")
-TEMPLATE_KEYS = {"slug", "organisation", "need", "language", "subject", "body"}
+ORGANISATION_TRANSLATION_KEYS = {"source_hash", "offers", "safe_contact", "response_time"}
+TEMPLATE_KEYS = {"slug", "organisation", "need", "source_language", "sources", "translations"}
+TEMPLATE_TRANSLATION_KEYS = {"source_hash", "subject", "body"}
+SOURCE_KEYS = {"url", "title", "checked_on", "supports"}
 
 
 @dataclass
@@ -96,14 +109,16 @@ def load_resources(*, directory: Path = CONTENT_DIR, update: bool = False) -> Lo
         except ContentError as error:
             problems.extend(f"{where}: {message}" for message in error.problems)
 
-    for path in sorted((directory / "guidance").glob("*.toml")):
-        data = read(path, problems)
-        if data is not None:
-            attempt(path.name, load_guidance, data)
-    for entry in read_list(directory / "organisations.toml", "organisation", problems):
-        attempt(f"organisations.toml [{entry.get('slug', '?')}]", load_organisation, entry)
-    for entry in read_list(directory / "templates.toml", "template", problems):
-        attempt(f"templates.toml [{entry.get('slug', '?')}]", load_template, entry)
+    # Organisations before the templates written to them.
+    for folder, load in (
+        ("guidance", load_guidance),
+        ("organisations", load_organisation),
+        ("templates", load_template),
+    ):
+        for path in sorted((directory / folder).glob("*.toml")):
+            data = read(path, problems)
+            if data is not None:
+                attempt(f"{folder}/{path.name}", load, data)
 
     if problems:
         raise ContentError(problems)  # rolls back everything this call wrote
@@ -117,13 +132,6 @@ def read(path: Path, problems: list[str]) -> dict | None:
     except (OSError, tomllib.TOMLDecodeError) as error:
         problems.append(f"{path.name}: {error}")
         return None
-
-
-def read_list(path: Path, key: str, problems: list[str]) -> list[dict]:
-    if not path.exists():
-        return []
-    data = read(path, problems) or {}
-    return data.get(key, [])
 
 
 def messages_of(error: ValidationError) -> list[str]:
@@ -207,8 +215,51 @@ def set_related(manager, objects: list, *, created: bool, update: bool) -> None:
         manager.set(objects)
 
 
+def set_sources(
+    model: type[models.Model], link: str, owner: models.Model, entries: list[dict], *, changed: bool
+) -> None:
+    """The owner's sources (`model` rows whose `link` is `owner`) as the file lists them,
+    when the owner was created or updated."""
+    if not changed:
+        return
+    for entry in entries:
+        check_keys(entry, SOURCE_KEYS, SOURCE_KEYS)
+    wanted = [
+        {"url": e["url"], "title": e["title"], "checked_on": e["checked_on"],
+         "supports": e["supports"].strip()}
+        for e in entries
+    ]  # fmt: skip
+    present = [
+        {"url": s.url, "title": s.title, "checked_on": s.checked_on, "supports": s.supports}
+        for s in model.objects.filter(**{link: owner})
+    ]
+    if present == wanted:
+        return
+    model.objects.filter(**{link: owner}).delete()
+    for position, values in enumerate(wanted):
+        source = model(**{link: owner}, position=position, **values)
+        source.full_clean()
+        source.save()
+
+
+def translation_values(text: dict, *, source: bool) -> dict:
+    """A translation's fields from its table; a source text has no `source_hash` (it is
+    its own version)."""
+    values = dict(text)
+    if source:
+        values.pop("source_hash", None)
+    else:
+        values.setdefault("source_hash", "")
+    return values
+
+
+def source_first(codes, source_language: str) -> list[str]:
+    # The source text is saved first, so the translations find its current version.
+    return sorted(codes, key=lambda code: (code != source_language, code))
+
+
 def load_guidance(data: dict, *, update: bool, report: LoadReport) -> Guidance:
-    check_keys(data, GUIDANCE_KEYS, ("slug", "audience", "needs", "reviewed_on", "review_by"))
+    check_keys(data, GUIDANCE_KEYS, ("slug", "audience", "needs", "review_by"))
     translations: dict[str, dict] = data.get("translations", {})
     source_language = data.get("source_language", "en")
     if source_language not in translations:
@@ -225,24 +276,30 @@ def load_guidance(data: dict, *, update: bool, report: LoadReport) -> Guidance:
             "emergency": data.get("emergency", False),
             "position": data.get("position", 100),
             "source_language_id": source_language,
-            "reviewed_on": data["reviewed_on"],
+            "owner_role": data.get("owner", OwnerRole.COORDINATORS),
+            "legal": data.get("legal", False),
             "review_by": data["review_by"],
         },
         update=update,
         counts=report.guidance,
     )
+    changed = existing is None or update
     set_related(piece.needs, needs, created=existing is None, update=update)
+    set_sources(GuidanceSource, "guidance", piece, data.get("sources", []), changed=changed)
 
     present = {t.language_id: t for t in piece.translations.all()}
-    # The source text is saved first: a translation saved before it would look older
-    # than the text it translates, and so out of date from the start.
-    for code in sorted(translations, key=lambda code: (code != source_language, code)):
+    for code in source_first(translations, source_language):
         text = translations[code]
         check_keys(text, GUIDANCE_TRANSLATION_KEYS, ("title", "body"))
         save(
             present.get(code),
             GuidanceTranslation,
-            {"guidance": piece, "language_id": code, "summary": "", **text},
+            {
+                "guidance": piece,
+                "language_id": code,
+                "summary": "",
+                **translation_values(text, source=code == source_language),
+            },
             update=update,
             counts=report.guidance_translations,
         )
@@ -250,7 +307,8 @@ def load_guidance(data: dict, *, update: bool, report: LoadReport) -> Guidance:
 
 
 def load_organisation(data: dict, *, update: bool, report: LoadReport) -> Organisation:
-    check_keys(data, ORGANISATION_KEYS, ("slug", "name", "needs", "verified_on", "offers"))
+    check_keys(data, ORGANISATION_KEYS, ("slug", "name", "needs", "verified_on", "translations"))
+    translations: dict[str, dict] = data["translations"]
     needs = needs_from(data["needs"])
     languages = languages_from(data.get("languages", []))
     existing = Organisation.objects.filter(slug=data["slug"]).first()
@@ -267,19 +325,26 @@ def load_organisation(data: dict, *, update: bool, report: LoadReport) -> Organi
         update=update,
         counts=report.organisations,
     )
+    changed = existing is None or update
     set_related(organisation.needs, needs, created=existing is None, update=update)
     set_related(organisation.languages, languages, created=existing is None, update=update)
+    set_sources(
+        OrganisationSource, "organisation", organisation, data.get("sources", []), changed=changed
+    )
 
     present = {t.language_id: t for t in organisation.translations.all()}
-    codes = sorted({code for name in ORGANISATION_TEXTS for code in data.get(name, {})})
-    for code in codes:
+    for code in source_first(translations, settings.LANGUAGE_CODE):
+        text = translations[code]
+        check_keys(text, ORGANISATION_TRANSLATION_KEYS, ("offers",))
         save(
             present.get(code),
             OrganisationTranslation,
             {
                 "organisation": organisation,
                 "language_id": code,
-                **{name: data.get(name, {}).get(code, "") for name in ORGANISATION_TEXTS},
+                "safe_contact": "",
+                "response_time": "",
+                **translation_values(text, source=code == settings.LANGUAGE_CODE),
             },
             update=update,
             counts=report.organisation_translations,
@@ -287,23 +352,46 @@ def load_organisation(data: dict, *, update: bool, report: LoadReport) -> Organi
     return organisation
 
 
-def load_template(data: dict, *, update: bool, report: LoadReport) -> ReferralTemplate:
-    check_keys(data, TEMPLATE_KEYS, TEMPLATE_KEYS)
+def load_template(data: dict, *, update: bool, report: LoadReport) -> list[ReferralTemplate]:
+    """One message in its languages: a template per language, `<slug>-<code>`, each
+    translation pointing at the template in the source language."""
+    check_keys(data, TEMPLATE_KEYS, ("slug", "organisation", "need", "translations"))
     organisation = Organisation.objects.filter(slug=data["organisation"]).first()
     if organisation is None:
         raise ContentError([f"unknown organisation {data['organisation']!r}"])
     (need,) = needs_from([data["need"]])
-    return save(
-        ReferralTemplate.objects.filter(slug=data["slug"]).first(),
-        ReferralTemplate,
-        {
-            "slug": data["slug"],
-            "organisation": organisation,
-            "need": need,
-            "language_id": data["language"],
-            "subject": data["subject"],
-            "body": data["body"],
-        },
-        update=update,
-        counts=report.referral_templates,
-    )
+    translations: dict[str, dict] = data["translations"]
+    source_language = data.get("source_language", settings.LANGUAGE_CODE)
+    if source_language not in translations:
+        raise ContentError([f"no translation in the source language {source_language!r}"])
+    source = None
+    templates = []
+    for code in source_first(translations, source_language):
+        text = translations[code]
+        check_keys(text, TEMPLATE_TRANSLATION_KEYS, ("subject", "body"))
+        slug = f"{data['slug']}-{code}"
+        existing = ReferralTemplate.objects.filter(slug=slug).first()
+        template = save(
+            existing,
+            ReferralTemplate,
+            {
+                "slug": slug,
+                "organisation": organisation,
+                "need": need,
+                "language_id": code,
+                "translation_of": source,
+                **translation_values(text, source=source is None),
+            },
+            update=update,
+            counts=report.referral_templates,
+        )
+        set_sources(
+            TemplateSource,
+            "template",
+            template,
+            data.get("sources", []),
+            changed=existing is None or update,
+        )
+        source = source or template
+        templates.append(template)
+    return templates

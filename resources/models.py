@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from resources import placeholders
+from resources import placeholders, versions
+from resources.versions import text_version
 
 
 class Language(models.Model):
@@ -159,6 +160,92 @@ def country_fit(countries: Sequence, country: str | None) -> int | None:
     return 0 if country.upper() in {c.code for c in countries} else None
 
 
+class TranslatedText(models.Model):
+    """A text in one language that is either the source text or a translation of it.
+
+    `text_hash` is the version of this text; a translation records in `source_hash` the
+    version of the source text it was made from. When the source text changes, every
+    translation made from the old version is out of date, whoever edited what where.
+    Subclasses say which fields make the text and which object is their source."""
+
+    TEXT_FIELDS: tuple[str, ...] = ()
+
+    text_hash = models.CharField(
+        _("version of this text"), max_length=16, default="", editable=False
+    )
+    source_hash = models.CharField(
+        _("made from source version"),
+        max_length=16,
+        blank=True,
+        help_text=_("The version of the source text this translation was made from."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.text_hash = self.current_text_version()
+        if self.is_source():
+            self.source_hash = self.text_hash
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "text_hash", "source_hash"}
+        super().save(*args, **kwargs)
+
+    def is_source(self) -> bool:
+        raise NotImplementedError
+
+    def current_text_version(self) -> str:
+        return text_version(*(getattr(self, name) for name in self.TEXT_FIELDS))
+
+    def is_out_of_date(self, source: TranslatedText | None) -> bool:
+        """Made from another version of the source text than the current one."""
+        return (
+            source is not None
+            and not self.is_source()
+            and self.source_hash != source.current_text_version()
+        )
+
+    def mark_current(self, source: TranslatedText) -> None:
+        """Record that this translation says what the current source text says."""
+        self.source_hash = source.current_text_version()
+
+
+class Source(models.Model):
+    """Where a fact comes from: an address, its title, when someone read it, and which
+    statements it supports. Guidance, organisations and templates each keep theirs."""
+
+    url = models.URLField(_("address"), max_length=500)
+    title = models.CharField(_("title"), max_length=300)
+    checked_on = models.DateField(_("checked on"))
+    supports = models.TextField(
+        _("what it supports"), help_text=_("The facts this source confirms, in a few words.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if urlsplit(self.url).scheme != "https":
+            raise ValidationError({"url": _("A source's address must start with https://.")})
+
+
+class OwnerRole(models.TextChoices):
+    """Who keeps a piece true when no one person is named."""
+
+    COORDINATORS = "coordinators", _("Coordinators")
+    LEGAL = "legal-reviewers", _("Legal reviewers")
+
+
+# Held only by coordinators it is given to (helpdesk.backends does not grant it with the
+# role): a lawyer, or a coordinator trained to check the legal pieces.
+LEGAL_REVIEW_PERMISSION = "resources.review_legal"
+
+
 class Organisation(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=160)
@@ -185,6 +272,20 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def source_translation(self) -> OrganisationTranslation | None:
+        for translation in self.translations.all():
+            if translation.is_source():
+                return translation
+        return None
+
+    def out_of_date_languages(self) -> list[str]:
+        source = self.source_translation()
+        return sorted(
+            translation.language_id
+            for translation in self.translations.all()
+            if translation.is_out_of_date(source)
+        )
+
     @property
     def website_host(self) -> str:
         """Where the website link leads, shown next to it so nobody is surprised."""
@@ -192,7 +293,22 @@ class Organisation(models.Model):
         return host.removeprefix("www.")
 
 
-class OrganisationTranslation(models.Model):
+class OrganisationSource(Source):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="sources",
+        verbose_name=_("organisation"),
+    )
+
+    class Meta(Source.Meta):
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+
+class OrganisationTranslation(TranslatedText):
+    TEXT_FIELDS = versions.ORGANISATION_TEXT
+
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.CASCADE,
@@ -218,6 +334,10 @@ class OrganisationTranslation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} ({self.language_id})"
+
+    def is_source(self) -> bool:
+        # Organisations are written in the desk's own language first.
+        return self.language_id == settings.LANGUAGE_CODE
 
 
 class GuidanceQuerySet(models.QuerySet):
@@ -246,18 +366,22 @@ class GuidanceQuerySet(models.QuerySet):
         return self.filter(review_by__lt=today or timezone.localdate())
 
     def annotate_out_of_date(self) -> GuidanceQuerySet:
-        """`has_out_of_date`: some translation is older than the latest change of the
-        source-language text."""
-        source_updated = GuidanceTranslation.objects.filter(
+        """`has_out_of_date`: some translation was made from another version of the
+        source-language text than the current one."""
+        source_version = GuidanceTranslation.objects.filter(
             guidance=OuterRef("guidance"), language=OuterRef("guidance__source_language")
-        ).values("updated_at")[:1]
+        ).values("text_hash")[:1]
         older = (
             GuidanceTranslation.objects.filter(guidance=OuterRef("pk"))
             .exclude(language=F("guidance__source_language"))
-            .annotate(source_updated=Subquery(source_updated))
-            .filter(updated_at__lt=F("source_updated"))
+            .annotate(source_version=Subquery(source_version))
+            .exclude(source_hash=F("source_version"))
         )
         return self.annotate(has_out_of_date=Exists(older))
+
+    def overdue_unannounced(self, today: date | None = None) -> GuidanceQuerySet:
+        """Past their review-by date, and no coordinator told yet."""
+        return self.stale(today).filter(review_notified_at__isnull=True)
 
 
 class Guidance(models.Model):
@@ -288,10 +412,32 @@ class Guidance(models.Model):
         default="en",
         help_text=_("Translations are kept in step with the text in this language."),
     )
-    reviewed_on = models.DateField(_("last reviewed on"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
+        help_text=_("The staff member who keeps this piece true. Empty: the owning role."),
+    )
+    owner_role = models.CharField(
+        _("owning role"),
+        max_length=20,
+        choices=OwnerRole.choices,
+        default=OwnerRole.COORDINATORS,
+    )
+    legal = models.BooleanField(
+        _("states the law"),
+        default=False,
+        help_text=_("Needs a legal reviewer's review whenever its source text changes."),
+    )
+    reviewed_on = models.DateField(_("last reviewed on"), null=True, blank=True, editable=False)
     review_by = models.DateField(
         _("review by"), help_text=_("After this date the piece is flagged as stale.")
     )
+    # Set when the coordinators are told the piece is overdue, so they are told once.
+    review_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
     objects = GuidanceQuerySet.as_manager()
@@ -300,6 +446,7 @@ class Guidance(models.Model):
         ordering = ["-emergency", "position", "slug"]
         verbose_name = _("guidance")
         verbose_name_plural = _("guidance")
+        permissions = [("review_legal", _("Can record the legal review of guidance"))]
 
     def __str__(self) -> str:
         return self.slug
@@ -319,6 +466,10 @@ class Guidance(models.Model):
                 return translation
         return None
 
+    def source_version(self) -> str:
+        source = self.source_translation()
+        return source.current_text_version() if source else ""
+
     def out_of_date_languages(self) -> list[str]:
         source = self.source_translation()
         return sorted(
@@ -327,8 +478,102 @@ class Guidance(models.Model):
             if translation.is_out_of_date(source)
         )
 
+    def needs_legal_review(self) -> bool:
+        """States the law, and no legal reviewer has reviewed its current source text."""
+        if not self.legal:
+            return False
+        current = self.source_version()
+        return not any(r.legal and r.source_hash == current for r in self.reviews.all())
 
-class GuidanceTranslation(models.Model):
+    def owner_label(self) -> str:
+        return str(self.owner) if self.owner_id else self.get_owner_role_display()
+
+    @transaction.atomic
+    def record_review(
+        self,
+        *,
+        by,
+        note: str = "",
+        legal: bool = False,
+        languages: Iterable[str] = (),
+        today: date | None = None,
+    ) -> GuidanceReview:
+        """A staff member read the piece against its sources and found it true.
+
+        The next review is due REVIEW_INTERVAL_DAYS later. The translations named in
+        `languages` were read against the source text too and now count as made from
+        it. A legal review needs the legal reviewer's permission."""
+        if legal and not by.has_perm(LEGAL_REVIEW_PERMISSION):
+            raise PermissionDenied("Only a legal reviewer can record a legal review.")
+        today = today or timezone.localdate()
+        source = self.source_translation()
+        confirmed = []
+        for translation in self.translations.all():
+            if translation.language_id in set(languages) and translation != source:
+                translation.mark_current(source)
+                translation._change_reason = "Confirmed against the source text in a review"
+                translation.save(update_fields=["source_hash"])
+                confirmed.append(translation.language_id)
+        review = GuidanceReview.objects.create(
+            guidance=self,
+            reviewed_by=by,
+            reviewer=str(by),
+            legal=legal,
+            source_hash=self.source_version(),
+            languages=sorted(confirmed),
+            note=note,
+        )
+        self.reviewed_on = today
+        self.review_by = today + timedelta(days=settings.GUIDANCE_REVIEW_INTERVAL_DAYS)
+        self.review_notified_at = None
+        self._change_reason = "Reviewed"
+        self.save(update_fields=["reviewed_on", "review_by", "review_notified_at"])
+        return review
+
+
+class GuidanceSource(Source):
+    guidance = models.ForeignKey(
+        Guidance, on_delete=models.CASCADE, related_name="sources", verbose_name=_("guidance")
+    )
+
+    class Meta(Source.Meta):
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+
+class GuidanceReview(models.Model):
+    """One review of a piece: who read it against its sources, when, and what changed."""
+
+    guidance = models.ForeignKey(
+        Guidance, on_delete=models.CASCADE, related_name="reviews", verbose_name=_("guidance")
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    # The name as it was, kept when the account is gone.
+    reviewer = models.CharField(_("reviewer"), max_length=200)
+    at = models.DateTimeField(_("reviewed at"), default=timezone.now)
+    legal = models.BooleanField(_("legal review"), default=False)
+    source_hash = models.CharField(_("source version reviewed"), max_length=16)
+    languages = models.JSONField(_("translations confirmed"), default=list, blank=True)
+    note = models.TextField(_("what changed"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+
+    def __str__(self) -> str:
+        return f"{self.guidance} {self.at:%Y-%m-%d} {self.reviewer}"
+
+
+class GuidanceTranslation(TranslatedText):
+    TEXT_FIELDS = versions.GUIDANCE_TEXT
+
     guidance = models.ForeignKey(
         Guidance, on_delete=models.CASCADE, related_name="translations", verbose_name=_("guidance")
     )
@@ -353,15 +598,8 @@ class GuidanceTranslation(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.language_id})"
 
-    def is_out_of_date(self, source: GuidanceTranslation | None) -> bool:
-        """Older than the latest change of the source-language text."""
-        return (
-            source is not None
-            and source.language_id != self.language_id
-            and self.updated_at is not None
-            and source.updated_at is not None
-            and self.updated_at < source.updated_at
-        )
+    def is_source(self) -> bool:
+        return self.language_id == self.guidance.source_language_id
 
 
 class ReferralTemplateQuerySet(models.QuerySet):
@@ -369,8 +607,11 @@ class ReferralTemplateQuerySet(models.QuerySet):
         return self.filter(need__slug=need)
 
 
-class ReferralTemplate(models.Model):
-    """A message a volunteer sends to an organisation, with named placeholders."""
+class ReferralTemplate(TranslatedText):
+    """A message a volunteer sends to an organisation, with named placeholders. The
+    same message in other languages points at its source with `translation_of`."""
+
+    TEXT_FIELDS = versions.TEMPLATE_TEXT
 
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     organisation = models.ForeignKey(
@@ -383,6 +624,15 @@ class ReferralTemplate(models.Model):
         Need, on_delete=models.PROTECT, related_name="referral_templates", verbose_name=_("need")
     )
     language = language_field(_("language"), related_name="+")
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="translations",
+        verbose_name=_("translation of"),
+        help_text=_("The template in the source language; empty for a source text."),
+    )
     subject = models.CharField(_("subject"), max_length=200, help_text=placeholders.HELP)
     body = models.TextField(_("body"), help_text=placeholders.HELP)
 
@@ -404,8 +654,17 @@ class ReferralTemplate(models.Model):
                 placeholders.validate(getattr(self, field))
             except ValidationError as error:
                 errors[field] = error
+        if self.translation_of_id and self.translation_of_id == self.pk:
+            errors["translation_of"] = ValidationError(_("A template cannot translate itself."))
         if errors:
             raise ValidationError(errors)
+
+    def is_source(self) -> bool:
+        return self.translation_of_id is None
+
+    @property
+    def out_of_date(self) -> bool:
+        return self.is_out_of_date(self.translation_of)
 
     def render(self, values: placeholders.Values) -> placeholders.Rendered:
         """Subject and body with the placeholders filled in; no database needed."""
@@ -413,3 +672,16 @@ class ReferralTemplate(models.Model):
             subject=placeholders.fill(self.subject, values),
             body=placeholders.fill(self.body, values),
         )
+
+
+class TemplateSource(Source):
+    template = models.ForeignKey(
+        ReferralTemplate,
+        on_delete=models.CASCADE,
+        related_name="sources",
+        verbose_name=_("referral template"),
+    )
+
+    class Meta(Source.Meta):
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")

@@ -7,8 +7,12 @@ from datetime import date
 
 from resources.loader import LoadReport, load_guidance, load_organisation, load_template
 from resources.models import Guidance, Organisation, ReferralTemplate
+from resources.versions import text_version
 
 TODAY = date(2026, 11, 24)
+# The version of a source text that is no longer current: a translation recording it was
+# made from an older text.
+OLDER_ENGLISH = "0" * 16
 
 
 def text(title: str, body: str = "Some **guidance**.", summary: str = "") -> dict:
@@ -30,12 +34,22 @@ def add_guidance(
         "emergency": False,
         "position": 10,
         "source_language": "en",
-        "reviewed_on": date(2026, 6, 1),
         "review_by": date(2027, 6, 1),
         "translations": {code: text(f"{slug} in {code}") for code in languages},
         **fields,
     }
+    made_from_current_source(data["translations"], data["source_language"])
     return load_guidance(data, update=False, report=LoadReport())
+
+
+def made_from_current_source(translations: dict, source_language: str) -> None:
+    """Translations that say no better are made from the current source text, as a
+    translator's would be."""
+    source = translations[source_language]
+    version = text_version(source["title"], source.get("summary", ""), source["body"])
+    for code, translation in translations.items():
+        if code != source_language:
+            translation.setdefault("source_hash", version)
 
 
 def add_organisation(slug: str, *, languages: tuple[str, ...] = ("en",), **fields) -> Organisation:
@@ -47,24 +61,47 @@ def add_organisation(slug: str, *, languages: tuple[str, ...] = ("en",), **field
         "countries": [],
         "languages": ["en"],
         "verified_on": date(2026, 11, 1),
-        "offers": {code: f"{slug} offers help ({code})" for code in languages},
-        "safe_contact": {code: f"Write to {slug} ({code})" for code in languages},
-        "response_time": {code: f"A week ({code})" for code in languages},
+        "translations": {
+            code: {
+                "offers": f"{slug} offers help ({code})",
+                "safe_contact": f"Write to {slug} ({code})",
+                "response_time": f"A week ({code})",
+            }
+            for code in languages
+        },
         **fields,
     }
+    english = data["translations"].get("en")
+    if english is not None:
+        version = text_version(
+            english["offers"], english.get("safe_contact", ""), english.get("response_time", "")
+        )
+        for code, translation in data["translations"].items():
+            if code != "en":
+                translation.setdefault("source_hash", version)
     return load_organisation(data, update=False, report=LoadReport())
 
 
 def add_template(
     slug: str, organisation: str, *, language: str = "en", **fields
 ) -> ReferralTemplate:
+    """One template, `slug`, in `language` (a message family of one: its own source)."""
+    family, _, code = slug.rpartition("-")
+    if code != language or not family:
+        raise ValueError("A template's slug ends with its language: name it <family>-<code>.")
+    text = {
+        "subject": fields.pop("subject", "Referral {case_reference}"),
+        "body": fields.pop(
+            "body", "Hello {organisation},\n\nSomeone needs help: {need}.\n\n{volunteer_first_name}"
+        ),
+    }
     data = {
-        "slug": slug,
+        "slug": family,
         "organisation": organisation,
-        "need": "asylum-be",
-        "language": language,
-        "subject": "Referral {case_reference}",
-        "body": "Hello {organisation},\n\nSomeone needs help: {need}.\n\n{volunteer_first_name}",
+        "need": fields.pop("need", "asylum-be"),
+        "source_language": language,
+        "translations": {language: text},
         **fields,
     }
-    return load_template(data, update=False, report=LoadReport())
+    (template,) = load_template(data, update=False, report=LoadReport())
+    return template

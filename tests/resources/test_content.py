@@ -39,8 +39,6 @@ def test_every_need_has_guidance_for_the_person_and_a_friend_in_every_public_lan
 
 
 def test_organisations_and_templates_are_there_and_valid(loaded):
-    assert (CONTENT_DIR / "organisations.toml").exists()
-    assert (CONTENT_DIR / "templates.toml").exists()
     assert Organisation.objects.exists()
     for need in ("stay-safe", "leave", "asylum-be"):
         assert Organisation.objects.filter(needs__slug=need).exists(), need

@@ -29,11 +29,17 @@ countries = []
 emergency = false
 position = 20
 source_language = "en"
-reviewed_on = 2026-11-24
 review_by = 2027-05-24
+
+[[sources]]
+url = "https://eur-lex.europa.eu/eli/reg/2024/1351/oj"
+title = "Regulation (EU) 2024/1351"
+checked_on = 2026-12-06
+supports = "Which country handles an application."
 
 # Listed before the source text on purpose: the loader saves the source first.
 [translations.nl]
+source_hash = "3aa53184991ee857"
 title = "Dublin"
 summary = "Welk land behandelt je aanvraag?"
 body = "De **Dublinverordening** bepaalt het."
@@ -51,7 +57,6 @@ needs = ["stay-safe"]
 countries = ["ug", "KE"]
 emergency = true
 position = 1
-reviewed_on = 2026-11-24
 review_by = 2027-05-24
 
 [translations.en]
@@ -59,8 +64,7 @@ title = "Emergency hotline"
 body = "Call them."
 """
 
-ORGANISATIONS = """
-[[organisation]]
+ORGANISATION = """
 slug = "front-line-defenders"
 name = "Front Line Defenders"
 website = "https://www.frontlinedefenders.org"
@@ -68,17 +72,23 @@ needs = ["stay-safe"]
 countries = []
 languages = ["en", "fr", "ar"]
 verified_on = 2026-11-24
-offers = { en = "An emergency hotline.", ar = "خط طوارئ." }
-safe_contact = { en = "Use their website from a safe device." }
-response_time = { en = "At any hour." }
+
+[translations.en]
+offers = "An emergency hotline."
+safe_contact = "Use their website from a safe device."
+response_time = "At any hour."
+
+[translations.ar]
+source_hash = "0123456789abcdef"
+offers = "خط طوارئ."
 """
 
-TEMPLATES = """
-[[template]]
-slug = "fld-request-en"
+TEMPLATE = """
+slug = "fld-request"
 organisation = "front-line-defenders"
 need = "stay-safe"
-language = "en"
+
+[translations.en]
 subject = "Request {case_reference}"
 body = \"\"\"Dear {organisation},
 
@@ -101,8 +111,8 @@ def content(tmp_path) -> Path:
         {
             "guidance/asylum-be-dublin.toml": DUBLIN,
             "guidance/stay-safe-hotline.toml": HOTLINE,
-            "organisations.toml": ORGANISATIONS,
-            "templates.toml": TEMPLATES,
+            "organisations/front-line-defenders.toml": ORGANISATION,
+            "templates/fld-request.toml": TEMPLATE,
         },
     )
 
@@ -189,18 +199,18 @@ def test_a_translation_added_to_the_files_is_added_to_an_existing_piece(content)
     "filename, text, message",
     [
         (
-            "templates.toml",
-            TEMPLATES.replace("{case_reference}", "{case.id}"),
-            "templates.toml [fld-request-en]: subject: Unknown placeholder {case.id}",
+            "templates/fld-request.toml",
+            TEMPLATE.replace("{case_reference}", "{case.id}"),
+            "templates/fld-request.toml: subject: Unknown placeholder {case.id}",
         ),
         (
-            "templates.toml",
-            TEMPLATES.replace("{country}", "{country"),
-            "templates.toml [fld-request-en]: body: A brace is left open",
+            "templates/fld-request.toml",
+            TEMPLATE.replace("{country}", "{country"),
+            "templates/fld-request.toml: body: A brace is left open",
         ),
         (
-            "templates.toml",
-            TEMPLATES.replace('organisation = "front-line-defenders"', 'organisation = "nobody"'),
+            "templates/fld-request.toml",
+            TEMPLATE.replace('organisation = "front-line-defenders"', 'organisation = "nobody"'),
             "unknown organisation 'nobody'",
         ),
         (
@@ -235,8 +245,8 @@ def test_a_translation_added_to_the_files_is_added_to_an_existing_piece(content)
         ),
         ("guidance/asylum-be-dublin.toml", 'slug = "x', "asylum-be-dublin.toml: "),
         (
-            "organisations.toml",
-            ORGANISATIONS.replace('languages = ["en", "fr", "ar"]', 'languages = ["klingon"]'),
+            "organisations/front-line-defenders.toml",
+            ORGANISATION.replace('languages = ["en", "fr", "ar"]', 'languages = ["klingon"]'),
             "unknown language 'klingon'",
         ),
     ],
@@ -263,7 +273,7 @@ def test_the_command_prints_counts(content):
 
 
 def test_the_command_stops_on_bad_content(content):
-    write(content, {"templates.toml": TEMPLATES.replace("{country}", "{land}")})
+    write(content, {"templates/fld-request.toml": TEMPLATE.replace("{country}", "{land}")})
     with pytest.raises(CommandError, match=r"Nothing was loaded:\n.*\{land\}"):
         call_command("load_resources", directory=content, stdout=StringIO())
     assert not Guidance.objects.exists()

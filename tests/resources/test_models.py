@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from resources.models import Guidance, GuidanceTranslation, Need, Organisation
-from tests.resources.conftest import add_guidance, add_organisation
+from tests.resources.conftest import OLDER_ENGLISH, add_guidance, add_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ def test_no_need_may_take_the_friend_pages_address():
 
 def test_review_by_cannot_come_before_the_last_review():
     piece = add_guidance("dublin")
+    piece.reviewed_on = date(2026, 6, 1)
     piece.review_by = piece.reviewed_on - timedelta(days=1)
     with pytest.raises(ValidationError) as error:
         piece.full_clean()
@@ -46,7 +47,7 @@ def test_review_by_cannot_come_before_the_last_review():
 
 
 def test_stale_after_the_review_date():
-    piece = add_guidance("dublin", reviewed_on=date(2026, 1, 1), review_by=date(2026, 6, 1))
+    piece = add_guidance("dublin", review_by=date(2026, 6, 1))
     assert not piece.is_stale(date(2026, 6, 1))
     assert piece.is_stale(date(2026, 6, 2))
     assert list(Guidance.objects.stale(date(2026, 6, 2))) == [piece]
@@ -56,9 +57,8 @@ def test_stale_after_the_review_date():
 def test_out_of_date_translations_are_found_per_piece_and_in_the_database():
     current = add_guidance("current", languages=("en", "nl"))
     behind = add_guidance("behind", languages=("en", "nl", "fr"))
-    source = behind.translations.get(language="en")
     GuidanceTranslation.objects.filter(guidance=behind, language="fr").update(
-        updated_at=source.updated_at - timedelta(minutes=5)
+        source_hash=OLDER_ENGLISH
     )
 
     assert Guidance.objects.with_translations().get(pk=behind.pk).out_of_date_languages() == ["fr"]
@@ -75,7 +75,10 @@ def test_editing_the_source_text_puts_the_other_translations_out_of_date():
     assert Guidance.objects.with_translations().get(pk=piece.pk).out_of_date_languages() == ["nl"]
 
     dutch = piece.translations.get(language="nl")
-    dutch.save()  # what the admin does when a coordinator confirms the translation
+    dutch.save()  # saving the translation alone does not bring it up to date
+    assert Guidance.objects.with_translations().get(pk=piece.pk).out_of_date_languages() == ["nl"]
+    dutch.mark_current(english)  # a coordinator confirms it says what the new text says
+    dutch.save()
     assert Guidance.objects.with_translations().get(pk=piece.pk).out_of_date_languages() == []
 
 
