@@ -91,11 +91,23 @@ def add_submitter_message(*, case: Case, body: str) -> Message:
     return message
 
 
-def reply_to_submitter(*, case: Case, user: User, body: str) -> Message:
+def reply_to_submitter(
+    *,
+    case: Case,
+    user: User,
+    body: str,
+    kind: str = Message.Kind.TEXT,
+    language: str = "",
+) -> Message:
     """A volunteer's answer, shown in the submitter's inbox."""
     with transaction.atomic():
         message = Message.objects.create(
-            case=case, author=Message.Author.STAFF, staff_user=user, body=body
+            case=case,
+            author=Message.Author.STAFF,
+            staff_user=user,
+            body=body,
+            kind=kind,
+            language=language,
         )
         fields = []
         if case.first_response_at is None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from helpdesk import cases, routing, tasks
 from helpdesk.access import log
-from helpdesk.models import AccessLogEntry, Assignment, Case, CloseReason, Note, User
+from helpdesk.models import AccessLogEntry, Assignment, Case, CloseReason, Message, Note, User
 
 
 class CaseworkError(Exception):
@@ -99,7 +99,14 @@ def change_status(*, case: Case, user: User, status: str, reason: str = "") -> N
         routing.request_drain()  # a place freed up: the pool may have a case for it
 
 
-def share_guidance(*, case: Case, user: User, title: str, text: str) -> None:
-    """Put a guidance piece, already in the submitter's language, into their inbox."""
-    cases.reply_to_submitter(case=case, user=user, body=f"{title}\n\n{text}")
+def share_guidance(*, case: Case, user: User, title: str, text: str, language: str) -> None:
+    """Put a guidance piece, already in the submitter's language, into their inbox, as
+    it reads now (a later edit of the library does not change what they were sent)."""
+    cases.reply_to_submitter(
+        case=case,
+        user=user,
+        body=f"# {title}\n\n{text}",
+        kind=Message.Kind.GUIDANCE,
+        language=language,
+    )
     log(case, user, AccessLogEntry.Action.SHARE)

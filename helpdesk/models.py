@@ -7,10 +7,13 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.encryption import EncryptedTextField
 from helpdesk.roles import Role
+from resources.rendering import render_markdown
 
 
 class UserManager(BaseUserManager):
@@ -333,8 +336,16 @@ class Message(models.Model):
         SUBMITTER = "submitter", _("Submitter")
         STAFF = "staff", _("Volunteer")
 
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Message")
+        # A piece of the library, shared as it read then: Markdown, rendered like the
+        # guide (resources/rendering.py), in `language`.
+        GUIDANCE = "guidance", _("Shared guidance")
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
     author = models.CharField(max_length=10, choices=Author.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    language = models.CharField(_("language of shared guidance"), max_length=12, blank=True)
     staff_user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -350,6 +361,20 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.author} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_guidance(self) -> bool:
+        return self.kind == Message.Kind.GUIDANCE
+
+    @property
+    def guidance_html(self) -> SafeString:
+        """Shared guidance as the guide shows it: sanitised HTML, links with their
+        addresses. Never used for what a person or a volunteer typed."""
+        return render_markdown(self.body)
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language and get_language_info(self.language)["bidi"] else "ltr"
 
 
 class Note(models.Model):

@@ -303,7 +303,11 @@ def case_share(request: HttpRequest, reference: str) -> HttpResponse:
     if item is None:
         raise Http404
     casework.share_guidance(
-        case=case, user=request.user, title=item.translation.title, text=item.translation.body
+        case=case,
+        user=request.user,
+        title=item.translation.title,
+        text=item.translation.body,
+        language=item.language,
     )
     messages.success(
         request, _("“%(title)s” is in the person's inbox.") % {"title": item.translation.title}

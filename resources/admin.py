@@ -9,6 +9,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
@@ -52,6 +53,7 @@ class LibraryAdminMixin:
 class SourceInline(admin.TabularInline):
     extra = 0
     fields = ["url", "title", "checked_on", "supports", "position"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class GuidanceSourceInline(SourceInline):

@@ -158,7 +158,14 @@ def test_sharing_guidance_puts_it_in_the_submitters_language(volunteer_client, m
     from resources.models import GuidanceTranslation
 
     arabic = GuidanceTranslation.objects.get(guidance__slug="leave-overview", language_id="ar")
-    assert message.body.startswith(arabic.title)
+    assert (message.kind, message.language, message.direction) == ("guidance", "ar", "rtl")
+    assert message.body == f"# {arabic.title}\n\n{arabic.body}"
+
+    # Both sides read it rendered, never as Markdown.
+    page = volunteer_client.get(reverse("case", args=[mine.reference])).content.decode()
+    shared = page.split('bubble__text--guidance" lang="ar" dir="rtl">')[1].split("</div>")[0]
+    assert f"<h3>{arabic.title}</h3>" in shared
+    assert "##" not in shared and "](" not in shared
     assert (
         volunteer_client.post(
             reverse("case_share", args=[mine.reference]), {"guidance": "nope"}

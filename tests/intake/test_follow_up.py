@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk import cases
+from helpdesk import cases, casework
 from helpdesk.models import Case, Message
 from intake import receipts
 from tests.intake.conftest import CANARY, receipt_in
@@ -27,6 +27,34 @@ def test_a_receipt_opens_the_inbox_and_staff_replies_appear(submit, client, volu
     assert CANARY in page
     assert "Hello, we read your message." in page
     assert "A volunteer is working on your case" in page
+
+
+def test_shared_guidance_reads_as_a_page_not_as_markdown(submit, volunteer):
+    receipt = receipt_in(submit())
+    case = Case.objects.get()
+    casework.share_guidance(
+        case=case,
+        user=volunteer,
+        title="بعد الرفض",
+        text="## الاستئناف\n\nاتصل بـ [محامٍ](https://www.avocats.be/fr/aide-juridique) **اليوم**.",
+        language="ar",
+    )
+    # What the person typed is never rendered as Markdown, even when it looks like it.
+    cases.add_submitter_message(case=case, body="**not bold** [not a link](https://x.example)")
+
+    visitor = Client()
+    open_case(visitor, receipt)
+    page = visitor.get(reverse("intake:inbox")).content.decode()
+
+    shared = page.split('bubble__text--guidance" lang="ar" dir="rtl">')[1].split("</div>")[0]
+    assert "<h3>بعد الرفض</h3>" in shared and "<h4>الاستئناف</h4>" in shared
+    assert '<a href="https://www.avocats.be/fr/aide-juridique" rel="noopener noreferrer">' in shared
+    assert '<span class="link-address" dir="ltr">avocats.<wbr>be/' in shared
+    assert "<strong>اليوم</strong>" in shared
+    assert "##" not in shared and "](" not in shared
+    assert "The volunteer shared this guide with you" in page
+    assert "**not bold** [not a link](https://x.example)" in page
+    assert 'href="https://x.example"' not in page
 
 
 def test_typing_is_forgiving(submit):

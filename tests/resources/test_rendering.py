@@ -50,6 +50,9 @@ def test_raw_html_comes_out_inert(body):
         '<a href="java&#x09;script:alert(1)">x</a>',
         '<a href="&#106;avascript:alert(1)">x</a>',
         "[x](//evil.example/path)",
+        '<a href="/\\evil.example">x</a>',
+        '<a href="\\\\evil.example">x</a>',
+        '<a href="/&#9;/evil.example">x</a>',
         "<javascript:alert(1)>",
     ],
 )
@@ -90,3 +93,33 @@ def test_headings_nest_under_the_pieces_title():
 
 def test_empty_body_is_empty():
     assert render_markdown("") == ""
+
+
+def test_a_link_shows_where_it_leads_isolated_left_to_right():
+    html = render_markdown(
+        "اتصل بـ [خط الطوارئ](https://www.frontlinedefenders.org/en/emergency-contact) الآن."
+    )
+    assert 'href="https://www.frontlinedefenders.org/en/emergency-contact"' in html
+    # The address follows the link's text, in a left-to-right island, breakable after
+    # each slash and dot.
+    assert (
+        '</a> (<span class="link-address" dir="ltr">frontlinedefenders.<wbr>org/<wbr>en/'
+        "<wbr>emergency-contact</span>) الآن" in html
+    )
+
+
+def test_a_link_whose_text_is_its_address_is_not_repeated():
+    html = render_markdown("[vluchtelingenwerk.be](https://www.vluchtelingenwerk.be)")
+    assert html.count("vluchtelingenwerk") == 2  # the href, and the text once
+    assert '<a href="https://www.vluchtelingenwerk.be" rel="noopener noreferrer">' in html
+    assert '<span class="link-address" dir="ltr">vluchtelingenwerk.<wbr>be</span></a>' in html
+
+
+def test_links_within_haven_show_no_address():
+    html = render_markdown("[the friend's guide](/guide/friend/)")
+    assert "link-address" not in html
+
+
+def test_an_author_cannot_use_the_address_markup_for_anything_else():
+    html = render_markdown('<span class="evil link-address" dir="rtl" onclick="x">s</span>')
+    assert "evil" not in html and "rtl" not in html and "onclick" not in html
