@@ -247,3 +247,31 @@ class ReferralUpdateForm(forms.Form):
     follow_up_on = forms.DateField(
         label=_("Next follow-up"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class ReviewForm(forms.Form):
+    """A review of one piece of guidance: which translations were read against the
+    source text, what changed, and, for a legal reviewer, whether it is a legal review."""
+
+    languages = forms.MultipleChoiceField(
+        label=_("Translations read against the source text"),
+        help_text=_("Ticked translations count as made from the current source text."),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(
+        label=_("What changed, or what you checked"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    legal = forms.BooleanField(
+        label=_("This is a legal review: I checked every legal statement against its sources"),
+        required=False,
+    )
+
+    def __init__(self, *args, languages: list[tuple[str, str]], legal_allowed: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["languages"].choices = languages
+        if not legal_allowed:
+            del self.fields["legal"]

@@ -1,5 +1,6 @@
 """Emails to staff about cases: the case's reference and a link to the desk, never
 anything the person wrote (no description, messages, contact details or country).
+Also the one notice about the library: a piece of guidance past its review date.
 
 Each notice is sent by a task in helpdesk/tasks.py that takes an id and calls one of
 the `notify_*` functions below, queued after commit by routing, escalation and
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +27,7 @@ from django.utils import timezone, translation
 
 from helpdesk.models import Assignment, Case, Message, User
 from helpdesk.roles import Role
+from resources.models import Guidance
 
 # How long a sent notice is remembered; redeliveries come within Celery's visibility
 # timeout (an hour), so a week is plenty.
@@ -261,3 +263,23 @@ def notify_case_volunteer(case: Case | None, *, key: str, notice: str) -> bool:
         return False
     context = {"reference": case.reference, "url": case_url(case)}
     return bool(send_once(key, notice, context, [volunteer.email]))
+
+
+def announce_overdue_guidance(*, today: date | None = None) -> int:
+    """Tell whoever keeps each piece past its review-by date (its owner, else every
+    coordinator), once per overdue period: recording a review starts a new one."""
+    sent = 0
+    for piece in Guidance.objects.overdue_unannounced(today).with_translations():
+        source = piece.source_translation()
+        owner = piece.owner if piece.owner_id else None
+        recipients = [owner.email] if owner and owner.is_active else coordinator_emails()
+        context = {
+            "title": source.title if source else piece.slug,
+            "review_by": piece.review_by,
+            "url": f"{settings.SITE_URL}/desk/library/{piece.slug}/",
+        }
+        sent += send_claimed(
+            Guidance, piece.pk, "review_notified_at", "guidance_overdue", context, recipients
+        )
+    return sent
+

@@ -84,6 +84,11 @@ def escalate_overdue() -> int:
 
 
 @shared_task(**TASK_OPTIONS)
+def announce_overdue_guidance() -> int:
+    return notifications.announce_overdue_guidance()
+
+
+@shared_task(**TASK_OPTIONS)
 def purge_expired_cases() -> int:
     return retention.purge_expired_cases()
 

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk import report_views, views
+from helpdesk import library_views, report_views, views
 
 # The admin signs in through allauth, so its login has the same rate limits and MFA.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -39,6 +39,9 @@ urlpatterns = [
         "desk/reports/referrals/cases/", report_views.referral_cases, name="report_referral_cases"
     ),
     path("desk/reports/health/", report_views.desk_health, name="report_health"),
+    # The library's review (coordinators): helpdesk/library_views.py
+    path("desk/library/", library_views.library_review, name="library_review"),
+    path("desk/library/<slug:slug>/", library_views.library_piece, name="library_piece"),
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("desk/team/<int:user_id>/", views.team_member, name="team_member"),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from resources.models import (
+    REVIEW_SOON_DAYS,
     Guidance,
     GuidanceReview,
     GuidanceSource,
@@ -279,7 +280,9 @@ class ReviewFilter(admin.SimpleListFilter):
         if self.value() == "stale":
             return queryset.stale(today)
         if self.value() == "soon":
-            return queryset.filter(review_by__gte=today, review_by__lte=today + timedelta(30))
+            return queryset.filter(
+                review_by__gte=today, review_by__lte=today + timedelta(REVIEW_SOON_DAYS)
+            )
         if self.value() == "current":
             return queryset.filter(review_by__gte=today)
         return queryset

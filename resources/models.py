@@ -241,6 +241,13 @@ class OwnerRole(models.TextChoices):
     LEGAL = "legal-reviewers", _("Legal reviewers")
 
 
+# What a piece may need from a coordinator (Guidance.review_needs), most pressing first.
+REVIEW_OVERDUE = "overdue"
+LEGAL_REVIEW_MISSING = "legal"
+TRANSLATIONS_BEHIND = "translations"
+REVIEW_SOON = "soon"
+REVIEW_SOON_DAYS = 30
+
 # Held only by coordinators it is given to (helpdesk.backends does not grant it with the
 # role): a lawyer, or a coordinator trained to check the legal pieces.
 LEGAL_REVIEW_PERMISSION = "resources.review_legal"
@@ -355,12 +362,18 @@ class GuidanceQuerySet(models.QuerySet):
         return self.filter(audience__in=list(audiences))
 
     def with_translations(self) -> GuidanceQuerySet:
+        """With what any page shows of a piece: its texts and its sources."""
         return self.prefetch_related(
             models.Prefetch(
                 "translations",
                 queryset=GuidanceTranslation.objects.select_related("language"),
-            )
+            ),
+            "sources",
         )
+
+    def with_reviews(self) -> GuidanceQuerySet:
+        """With its texts, sources and review history (the coordinators' review)."""
+        return self.with_translations().prefetch_related("reviews").select_related("owner")
 
     def stale(self, today: date | None = None) -> GuidanceQuerySet:
         return self.filter(review_by__lt=today or timezone.localdate())
@@ -477,6 +490,22 @@ class Guidance(models.Model):
             for translation in self.translations.all()
             if translation.is_out_of_date(source)
         )
+
+    def review_needs(self, today: date | None = None) -> list[str]:
+        """What a coordinator has to do for this piece now, most pressing first: a
+        review past its date, a legal review of the current text, translations behind
+        the source text, a review falling due within REVIEW_SOON_DAYS. Empty: nothing."""
+        today = today or timezone.localdate()
+        needs = []
+        if self.is_stale(today):
+            needs.append(REVIEW_OVERDUE)
+        if self.needs_legal_review():
+            needs.append(LEGAL_REVIEW_MISSING)
+        if self.out_of_date_languages():
+            needs.append(TRANSLATIONS_BEHIND)
+        if not self.is_stale(today) and self.review_by <= today + timedelta(REVIEW_SOON_DAYS):
+            needs.append(REVIEW_SOON)
+        return needs
 
     def needs_legal_review(self) -> bool:
         """States the law, and no legal reviewer has reviewed its current source text."""

@@ -1,12 +1,14 @@
 """The public self-help pages: open to anyone, in the visitor's language, with any
 fallback to another language visible and marked up with that language."""
 
+from datetime import date
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from resources.models import GuidanceTranslation
+from resources.models import Guidance, GuidanceTranslation
 from tests.resources.conftest import OLDER_ENGLISH, add_guidance, add_organisation
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +147,39 @@ def test_an_out_of_date_translation_says_so(client, library):
             "latest changes."
         )
     assert warning in page
+
+
+def test_a_piece_past_its_review_date_is_shown_with_a_plain_notice(client, library):
+    notice = "This page is being checked."
+    assert notice not in get(client, "resources:need", "asylum-be").content.decode()
+
+    Guidance.objects.filter(slug="dublin").update(review_by=date(2026, 1, 1))
+    page = get(client, "resources:need", "asylum-be").content.decode()
+
+    dublin = page.split('id="dublin"')[1].split("</article>")[0]
+    assert notice in dublin
+    assert "Read <strong>this</strong>." in dublin  # still shown, with the notice
+    evidence = page.split('id="evidence"')[1].split("</article>")[0]
+    assert notice not in evidence
+
+
+def test_a_piece_says_where_its_facts_come_from(client, db):
+    add_guidance(
+        "appeal",
+        sources=[
+            {
+                "url": "https://www.rvv-cce.be/en/procedures",
+                "title": "Council for Alien Law Litigation: procedures",
+                "checked_on": date(2026, 12, 6),
+                "supports": "The appeal and its deadline.",
+            }
+        ],
+    )
+    page = get(client, "resources:need", "asylum-be").content.decode()
+    sources = page.split('<details class="sources">')[1].split("</details>")[0]
+    assert 'href="https://www.rvv-cce.be/en/procedures"' in sources
+    assert "Council for Alien Law Litigation: procedures" in sources
+    assert "read on Dec. 6, 2026" in sources
 
 
 def test_a_friends_page_starts_with_how_to_help_then_what_the_person_may_read(client, library):
