@@ -116,6 +116,16 @@ class ConcernForm(forms.Form):
         self.fields["language_1"].choices = self.choices.first_language
         self.fields["language_2"].choices = self.choices.other_language
         self.fields["language_3"].choices = self.choices.other_language
+        if self.for_someone_else:
+            # The questions speak of the person being helped, not of the helper.
+            self.fields["description"].label = _("What is happening to the person you are helping?")
+            self.fields["description"].help_text = _(
+                "Write in your own words. Do not write their name or address unless they agree."
+            )
+            self.fields["country"].label = _("Which country is the person you are helping in now?")
+            self.fields["in_danger"].label = _(
+                "Is the person you are helping, or anyone else, in danger right now?"
+            )
         if not self.is_bound:
             self.initial.setdefault("submission_key", secrets.token_urlsafe(24))
             self.initial.setdefault("contact_channel", Case.Channel.NONE)
@@ -154,6 +164,12 @@ class ConcernForm(forms.Form):
                 ),
             )
         return cleaned
+
+    @property
+    def for_someone_else(self) -> bool:
+        """Written by a helper: their answer, or the start page's choice."""
+        chosen = self.data.get("for_whom") if self.is_bound else self.initial.get("for_whom")
+        return chosen == Case.ForWhom.OTHER
 
     @property
     def urgent(self) -> bool:

@@ -67,6 +67,7 @@ def write(request: HttpRequest) -> HttpResponse:
         languages=data["languages"],
         country=data["country"],
         for_whom=data["for_whom"],
+        in_danger=form.urgent,
     )
     receipt = receipts.new_receipt()
     try:
@@ -95,21 +96,31 @@ def write(request: HttpRequest) -> HttpResponse:
     )
 
 
-def matched_help(*, need: str, languages: list[str], country: str, for_whom: str) -> str:
+def matched_help(
+    *, need: str, languages: list[str], country: str, for_whom: str, in_danger: bool
+) -> str:
     """The guidance and organisations for a new concern, rendered. The same for every
     concern with the same answers, so it is rendered once for them and kept
-    (intake/library.py)."""
+    (intake/library.py). A helper with nobody in danger reads how to help first."""
     languages = tuple(dict.fromkeys([get_language(), *languages]))
     audience = Audience.PERSON if for_whom == Case.ForWhom.SELF else Audience.FRIEND
     today = timezone.localdate()
 
     def render_matches() -> str:
         matches = match(
-            need=need, languages=languages, country=country, audience=audience, today=today
+            need=need,
+            languages=languages,
+            country=country,
+            audience=audience,
+            today=today,
+            in_danger=in_danger,
         )
-        return render_to_string("intake/partials/matches.html", {"matches": matches})
+        return render_to_string(
+            "intake/partials/matches.html",
+            {"matches": matches, "for_friend": audience == Audience.FRIEND},
+        )
 
-    key = ("matches", get_language(), need, languages, country, audience, today)
+    key = ("matches", get_language(), need, languages, country, audience, in_danger, today)
     return library.remember(key, render_matches)
 
 

@@ -93,6 +93,7 @@ def match(
     country: str | None,
     audience: str,
     today: date | None = None,
+    in_danger: bool = True,
 ) -> Matches:
     """Guidance, organisations and referral templates for a need, best first.
 
@@ -100,35 +101,50 @@ def match(
     (organisations and templates: English), marked as a fallback. Country: items with
     no countries apply everywhere, the others only in theirs, and come first there;
     with no country (unknown), nothing is hidden, but the items for everywhere come
-    first. Stale pieces are returned, marked."""
+    first. Stale pieces are returned, marked. Emergencies come first unless a helper
+    said nobody is in danger (`in_danger=False` for the friend's audience): then what is
+    written for the helper leads."""
     if audience not in AUDIENCES:
         raise ValueError(f"Unknown audience {audience!r}.")
     today = today or timezone.localdate()
     languages = [code for code in languages if code]
     organisations = match_organisations(need, languages, country)
     return Matches(
-        guidance=match_guidance(need, languages, country, audience, today),
+        guidance=match_guidance(need, languages, country, audience, today, in_danger),
         organisations=organisations,
         referral_templates=match_templates(need, languages, organisations),
     )
 
 
 def match_guidance(
-    need: str, languages: list[str], country: str | None, audience: str, today: date
+    need: str,
+    languages: list[str],
+    country: str | None,
+    audience: str,
+    today: date,
+    in_danger: bool = True,
 ) -> list[GuidanceMatch]:
     shown = AUDIENCES[audience]
     pieces = Guidance.objects.for_need(need).for_audiences(shown).with_translations()
+    emergencies_first = in_danger or audience != Audience.FRIEND
     return best_first(
-        localize(pieces, languages=languages, country=country, today=today), shown, country
+        localize(pieces, languages=languages, country=country, today=today),
+        shown,
+        country,
+        emergencies_first=emergencies_first,
     )
 
 
 def best_first(
-    matches: list[GuidanceMatch], shown: tuple[str, ...], country: str | None
+    matches: list[GuidanceMatch],
+    shown: tuple[str, ...],
+    country: str | None,
+    *,
+    emergencies_first: bool = True,
 ) -> list[GuidanceMatch]:
     matches.sort(
         key=lambda m: (
-            not m.guidance.emergency,
+            emergencies_first and not m.guidance.emergency,
             shown.index(m.guidance.audience),
             country_fit(m.guidance.countries, country),
             m.guidance.position,

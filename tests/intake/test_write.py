@@ -8,6 +8,7 @@ from helpdesk.models import Case
 from intake import receipts
 from resources.models import Need
 from tests.intake.conftest import CANARY, concern, receipt_in
+from tests.resources.conftest import add_guidance
 
 
 def test_start_page_offers_both_ways_in_and_says_what_happens(client, db):
@@ -67,6 +68,43 @@ def test_in_danger_marks_the_case_urgent_and_shows_emergency_help_first(submit):
     assert Case.objects.get().urgent
     assert page.index("In danger right now?") < page.index("What happens now")
     assert "marked urgent" in page
+
+
+def test_a_helper_with_nobody_in_danger_reads_how_to_help_first(submit, db):
+    add_guidance(
+        "in-danger-now",
+        emergency=True,
+        needs=(),
+        position=1,
+        translations={"en": {"title": "If you are in danger now", "body": "Leave."}},
+    )
+    add_guidance(
+        "how-to-help",
+        audience="friend",
+        needs=(),
+        position=50,
+        translations={"en": {"title": "How to help a friend", "body": "Listen first."}},
+    )
+
+    helper = submit(for_whom="other", in_danger="no").content.decode()
+    assert "While you wait: how to help" in helper
+    assert helper.index("How to help a friend") < helper.index("If you are in danger now")
+
+    # Someone in danger right now, whoever writes: what to do in danger leads.
+    urgent = submit(for_whom="other", in_danger="yes").content.decode()
+    assert urgent.index("If you are in danger now") < urgent.index("How to help a friend")
+    myself = submit(for_whom="self", in_danger="no").content.decode()
+    assert "How to help a friend" not in myself
+
+
+def test_the_form_speaks_of_the_person_a_helper_helps(client, db):
+    page = client.get(reverse("intake:write") + "?for=other").content.decode()
+    assert "What is happening to the person you are helping?" in page
+    own = client.get(reverse("intake:write") + "?for=self").content.decode()
+    assert "What is happening?" in own and "the person you are helping" not in own
+    # An error keeps the wording of the choice that was made.
+    again = client.post(reverse("intake:write"), concern(for_whom="other", description=""))
+    assert "What is happening to the person you are helping?" in again.content.decode()
 
 
 def test_missing_answers_are_explained_next_to_their_field_and_text_kept(client, db):
