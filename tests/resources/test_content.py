@@ -1,5 +1,8 @@
 """The real content in resources/content/ loads, and is complete where it must be."""
 
+import tomllib
+from datetime import date
+
 import pytest
 
 from resources import placeholders
@@ -59,3 +62,73 @@ def test_loading_the_real_content_twice_changes_nothing(loaded):
     again = load_resources(directory=CONTENT_DIR)
     assert again.guidance.created == again.guidance_translations.created == 0
     assert again.organisations.created == again.referral_templates.created == 0
+
+
+def test_every_piece_and_organisation_has_sources_an_owner_and_a_review_date(loaded):
+    for piece in Guidance.objects.prefetch_related("sources"):
+        assert piece.sources.exists(), f"{piece.slug} has no sources"
+        assert piece.owner_label(), piece.slug
+        assert piece.review_by > date(2026, 12, 6), piece.slug
+        assert piece.reviewed_on is None, f"{piece.slug}: a review is recorded, not written"
+        for source in piece.sources.all():
+            source.full_clean()
+            assert source.supports.strip(), (piece.slug, source.url)
+    for organisation in Organisation.objects.prefetch_related("sources"):
+        assert organisation.sources.exists(), f"{organisation.slug} has no sources"
+
+
+def test_pieces_that_state_the_law_wait_for_a_legal_review(loaded):
+    legal = Guidance.objects.filter(legal=True).prefetch_related("reviews", "translations")
+    assert {"asylum-be-after-rejection", "asylum-be-dublin"} <= {p.slug for p in legal}
+    for piece in legal:
+        assert piece.needs_legal_review(), piece.slug
+
+
+def test_a_fresh_load_keeps_what_each_translation_was_made_from(loaded):
+    for path in sorted((CONTENT_DIR / "guidance").glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        piece = Guidance.objects.with_translations().get(slug=data["slug"])
+        stored = {t.language_id: t.source_hash for t in piece.translations.all()}
+        for code, text in data["translations"].items():
+            if code != data.get("source_language", "en"):
+                assert stored[code] == text["source_hash"], (piece.slug, code)
+                assert stored[code] == piece.source_version(), (piece.slug, code)
+
+
+def test_editing_the_english_of_any_piece_puts_every_translation_out_of_date(loaded):
+    for piece in Guidance.objects.with_translations():
+        english = piece.source_translation()
+        english.body += "\n\nOne more sentence."
+        english.save()
+        piece = Guidance.objects.with_translations().get(pk=piece.pk)
+        others = sorted(t.language_id for t in piece.translations.all() if t != english)
+        assert others, piece.slug
+        assert piece.out_of_date_languages() == others, piece.slug
+    for organisation in Organisation.objects.prefetch_related("translations"):
+        english = organisation.source_translation()
+        english.offers += " More."
+        english.save()
+        organisation = Organisation.objects.prefetch_related("translations").get(pk=organisation.pk)
+        others = sorted(t.language_id for t in organisation.translations.all() if t != english)
+        assert organisation.out_of_date_languages() == others, organisation.slug
+
+
+# Things the original guide said that were wrong; they must not come back in any language
+# of what people and their helpers read, nor in what goes to organisations. (The
+# volunteers' briefings name them, to warn.)
+CORRECTED = [
+    "Code 207",
+    "Refugee Information Hotline",
+    "Dublin III Regulation applies",
+]
+
+
+def test_corrected_mistakes_of_the_original_guide_stay_corrected():
+    for folder in ("guidance", "organisations", "templates"):
+        for path in sorted((CONTENT_DIR / folder).glob("*.toml")):
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            if data.get("audience") == "volunteer":
+                continue
+            text = path.read_text(encoding="utf-8")
+            for mistake in CORRECTED:
+                assert mistake not in text, (path.name, mistake)
