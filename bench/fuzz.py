@@ -200,11 +200,14 @@ def misplaced_errors(root: Element, *, refused: bool = True) -> list[str]:
     field_errors = [node for node in root.walk() if node.tag == "ul" and "errors" in node.classes]
     for errors in field_errors:
         error_id = errors.attrs.get("id", "")
-        name = re.fullmatch(r"id_(.+)_errors?", error_id)
-        if not name:
+        # "<the field's id>_error": the field's id is "id_<name>" unless the form gives
+        # its fields ids of their own (two forms on one page).
+        field_id = re.fullmatch(r"(.+)_errors?", error_id)
+        if not field_id:
             problems.append("a list of errors without the id of its field")
             continue
-        name = name.group(1)
+        field_id = field_id.group(1)
+        name = field_id.removeprefix("id_")
         if not [item for item in errors.children if item.all_text().strip()]:
             problems.append(f"{name}: an empty list of errors")
         group = next((node for node in errors.ancestors() if "field" in node.classes), None)
@@ -215,7 +218,7 @@ def misplaced_errors(root: Element, *, refused: bool = True) -> list[str]:
             node
             for node in group.walk()
             if node.tag in CONTROLS
-            and node.attrs.get("name") == name
+            and (node.attrs.get("id") == field_id or node.attrs.get("name") == name)
             and node.attrs.get("type") != "hidden"
         ]
         if not controls:

@@ -3,7 +3,7 @@
 Seeds a private PostgreSQL database (`haven_routing` on 127.0.0.1:5432, dropped and made
 anew, kept as a template so each scenario starts from the same desk): the real library,
 200 volunteers and some history from bench/seed.py, then tops the pool up to 10,000
-waiting cases. Each scenario copies the template and times `helpdesk.routing.drain_pool`,
+waiting cases. Each scenario copies the template and times `helpdesk.pool.drain_pool`,
 the function the beat sweep and every `request_drain` run:
 
 - crisis: every volunteer's capacity is raised by 60, so there is room for the whole
@@ -191,7 +191,7 @@ def scenario(name: str, extra_capacity: int) -> dict:
     from django.db import connection
     from django.db.models import F
 
-    from helpdesk import routing
+    from helpdesk import pool
     from helpdesk.models import Assignment, Case, VolunteerProfile
 
     fresh_copy()
@@ -210,7 +210,7 @@ def scenario(name: str, extra_capacity: int) -> dict:
 
     with connection.execute_wrapper(counted):
         started = time.perf_counter()
-        assigned = routing.drain_pool()
+        assigned = pool.drain_pool()
         seconds = time.perf_counter() - started
     result = {
         "name": name,
@@ -241,7 +241,7 @@ def markdown(result: dict) -> str:
         "# Routing a pool (issue 7: a 10,000-case pool in under 10 s)",
         "",
         f"{result['date']}, commit `{result['commit']}`, {result['cpus']} CPUs; "
-        f"PostgreSQL on 127.0.0.1, `helpdesk.routing.drain_pool` in one process. "
+        f"PostgreSQL on 127.0.0.1, `helpdesk.pool.drain_pool` in one process. "
         f"{result['volunteers']} volunteers, {result['history_cases']:,} cases of history, "
         f"{result['pool_cases']:,} waiting in the pool.",
         "",

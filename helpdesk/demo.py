@@ -20,7 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from helpdesk.models import User, VolunteerProfile
+from helpdesk.cases import submit_concern
+from helpdesk.models import Case, User, VolunteerProfile
 from helpdesk.roles import Role
 from resources.models import Language, Need
 
@@ -117,9 +118,6 @@ DEMO_CASES = (
 def load_demo_cases() -> int:
     """A few made-up cases through the same function the intake form uses, so that the
     desk is not empty. Nothing happens if cases exist already."""
-    from helpdesk.cases import submit_concern
-    from helpdesk.models import Case
-
     if not settings.DEBUG:
         raise ImproperlyConfigured("Demo cases exist only in the embedded default.")
     if Case.objects.exists():

@@ -10,14 +10,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk import queue
 from helpdesk.models import Case
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:
     """Flag every overdue case not yet flagged and queue the coordinators' notice; a beat
     task and the `escalate_overdue` command call it. Returns how many were flagged."""
-    from helpdesk import tasks
-
     now = now or timezone.now()
     due = list(
         Case.objects.overdue(now)
@@ -31,6 +30,6 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
             # Only one of two overlapping runs (beat and the command) wins this update,
             # so the coordinators hear about a case once.
             if Case.objects.filter(pk=case_id, escalated_at__isnull=True).update(escalated_at=now):
-                tasks.enqueue_on_commit(tasks.notify_escalation, case_id)
+                queue.after_commit("notify_escalation", case_id)
                 escalated += 1
     return escalated

@@ -3,7 +3,8 @@ from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import Case, CloseReason, Referral, User
+from helpdesk import routing
+from helpdesk.models import GAP_LABELS, Case, CloseReason, Referral, User, VolunteerProfile
 from helpdesk.roles import Role
 from helpdesk.widgets import PrerenderedSelect
 from resources.models import Language, Need, Organisation
@@ -76,22 +77,39 @@ class AcceptInvitationForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    """The answer to the person. It shares the workspace with the note: its own ids, so
+    a label never points at the other box."""
+
+    needs_case = False
+
     body = forms.CharField(
         label=_("Answer to the person (they read it in their inbox)"),
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
+
 
 class NoteForm(forms.Form):
+    needs_case = False
+
     body = forms.CharField(
-        label=_("Internal note (staff only)"),
+        label=_("Internal note (staff only: the person never sees it)"),
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "internal"}),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
 
 
 class StatusForm(forms.Form):
+    needs_case = False
+
     status = forms.ChoiceField(
         label=_("Status"), choices=Case.Status.choices, widget=PrerenderedSelect
     )
@@ -110,13 +128,84 @@ class StatusForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    volunteer = StaffChoiceField(
+    """A coordinator's hand-over. Each person in the list shows their languages, needs
+    and load; handing the case to someone routing would not choose (Case.handover_gaps)
+    is refused with a warning naming what is missing, until a reason is given."""
+
+    needs_case = True
+
+    volunteer = forms.ModelChoiceField(
         label=_("Give the case to"),
-        queryset=User.objects.filter(is_active=True).order_by("first_name", "email"),
+        queryset=User.objects.filter(is_active=True, profile__isnull=False),
         required=False,
         empty_label=_("Nobody: back to the pool"),
         widget=PrerenderedSelect,
     )
+    reason = forms.CharField(
+        label=_("Why this person, although they do not fit"),
+        help_text=_("Needed only when the list marks the person as not fitting the case."),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["volunteer"].choices = [
+            ("", self.fields["volunteer"].empty_label),
+            *handover_choices(case),
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        volunteer = cleaned.get("volunteer")
+        if volunteer is None or cleaned.get("reason", "").strip():
+            return cleaned
+        missing = self.case.handover_gaps(volunteer)
+        if missing:
+            self.add_error(
+                "reason",
+                _(
+                    "%(person)s does not fit this case: %(missing)s. "
+                    "Say why you hand it over anyway."
+                )
+                % {"person": volunteer, "missing": gap_words(missing)},
+            )
+        return cleaned
+
+
+def gap_words(missing: list[str]) -> str:
+    return ", ".join(str(GAP_LABELS[gap]) for gap in missing)
+
+
+def handover_choices(case: Case) -> list[tuple[int, str]]:
+    """Every active staff member, with their languages, needs and load, and a mark when
+    they do not fit the case; in three queries however large the team."""
+    today = timezone.localdate()
+    profiles = (
+        VolunteerProfile.objects.filter(user__is_active=True)
+        .select_related("user")
+        .prefetch_related("languages", "needs")
+        .with_load()
+        .order_by("user__first_name", "user__email")
+    )
+    facts = routing.CaseFacts(need=case.need.slug, languages=tuple(case.languages))
+    choices = []
+    for profile in profiles:
+        candidate = profile.as_candidate(open_cases=profile.open_cases)
+        missing = routing.gaps(facts, candidate, today=today)
+        label = "{name} — {languages} · {needs} · {load}/{capacity}".format(
+            name=profile.user,
+            languages=", ".join(sorted(candidate.languages)) or "—",
+            needs=", ".join(sorted(candidate.needs)) or "—",
+            load=profile.open_cases,
+            capacity=profile.capacity,
+        )
+        if missing:
+            label += " · " + _("does not fit: %(missing)s") % {"missing": gap_words(missing)}
+        choices.append((profile.user_id, label))
+    return choices
 
 
 class CaseFilterForm(forms.Form):

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk import queue, routing
 from helpdesk.encryption import EncryptedTextField
 from helpdesk.roles import Role
 from resources.rendering import render_markdown
@@ -64,6 +67,45 @@ class User(AbstractUser):
         return self.is_active and self.role == Role.COORDINATOR
 
 
+def open_case(prefix: str = "") -> Q:
+    """A case that is not closed, seen through `prefix` (e.g. "user__cases__"): the one
+    definition of "open" for queries over cases and over those who hold them."""
+    return ~Q(**{f"{prefix}status": Case.Status.CLOSED})
+
+
+class VolunteerProfileQuerySet(models.QuerySet):
+    def available(self, today: date | None = None) -> VolunteerProfileQuerySet:
+        """Who may be given cases now: an active account, not paused."""
+        today = today or timezone.localdate()
+        return self.filter(user__is_active=True).exclude(paused_until__gte=today)
+
+    def trained_for(self, needs) -> VolunteerProfileQuerySet:
+        return self.filter(needs__slug__in=list(needs))
+
+    def speaking(self, codes) -> VolunteerProfileQuerySet:
+        return self.filter(languages__code__in=list(codes))
+
+    def with_load(self) -> VolunteerProfileQuerySet:
+        """`open_cases`: how many open cases each holds (a volunteer's load)."""
+        return self.annotate(
+            open_cases=Count("user__cases", filter=open_case("user__cases__"), distinct=True)
+        )
+
+    def with_room(self) -> VolunteerProfileQuerySet:
+        return self.with_load().filter(open_cases__lt=F("capacity"))
+
+    def eligible_for(self, case: Case, today: date | None = None) -> VolunteerProfileQuerySet:
+        """Who routing could give this case now: available, trained for its need,
+        speaking one of its languages, below capacity (routing.gaps() in SQL)."""
+        return (
+            self.available(today)
+            .trained_for([case.need.slug])
+            .speaking(case.languages)
+            .with_room()
+            .distinct()
+        )
+
+
 class VolunteerProfile(models.Model):
     """What routing needs to know about a staff member."""
 
@@ -75,12 +117,29 @@ class VolunteerProfile(models.Model):
     )
     paused_until = models.DateField(_("paused until"), null=True, blank=True)
 
+    objects = VolunteerProfileQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("volunteer profile")
         verbose_name_plural = _("volunteer profiles")
 
     def __str__(self) -> str:
         return str(self.user)
+
+    def is_paused(self, today: date | None = None) -> bool:
+        return routing.is_paused(self.paused_until, today or timezone.localdate())
+
+    def as_candidate(self, *, open_cases: int) -> routing.Candidate:
+        """This profile as routing sees it (languages and needs prefetched, or queried)."""
+        return routing.Candidate(
+            id=self.user_id,
+            languages=frozenset(language.code for language in self.languages.all()),
+            needs=frozenset(need.slug for need in self.needs.all()),
+            capacity=self.capacity,
+            open_cases=open_cases,
+            active=self.user.is_active,
+            paused_until=self.paused_until,
+        )
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -135,15 +194,63 @@ class EncryptionCanary(models.Model):
         return "encryption canary"
 
 
+MAX_LANGUAGES = 3  # the intake form asks for three at most
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self) -> CaseQuerySet:
-        return self.exclude(status=Case.Status.CLOSED)
+        return self.filter(open_case())
 
     def awaiting_routing(self) -> CaseQuerySet:
         return self.filter(needs_routing=True, content_destroyed_at__isnull=True)
 
     def with_content(self) -> CaseQuerySet:
         return self.filter(content_destroyed_at__isnull=True)
+
+    def held_by(self, user) -> CaseQuerySet:
+        """A volunteer's open cases: their load."""
+        return self.open().filter(volunteer=user)
+
+    def pool(self) -> CaseQuerySet:
+        """The pool: open cases with their content that routing has looked at and left
+        with nobody. (A case just submitted is not in it until routing has run.) What
+        coordinators, volunteers, the drain and the shortage table all mean by it."""
+        return self.open().with_content().filter(volunteer__isnull=True, needs_routing=False)
+
+    def speaking_any(self, codes) -> CaseQuerySet:
+        """Cases whose languages include one of `codes`. PostgreSQL tests the JSON
+        array's elements in one step (`?|`); elsewhere the list is short and tested by
+        position."""
+        codes = sorted(codes)
+        if not codes:
+            return self.none()
+        if connection.vendor == "postgresql":
+            return self.filter(languages__has_any_keys=codes)
+        condition = Q(pk__in=[])
+        for position in range(MAX_LANGUAGES):
+            condition |= Q(**{f"languages__{position}__in": codes})
+        return self.filter(condition)
+
+    def qualified_for(self, user) -> CaseQuerySet:
+        """Cases this staff member is trained for and speaks a language of."""
+        # One query for both lists: a row per (need, language) pair the profile holds.
+        pairs = VolunteerProfile.objects.filter(user=user).values_list("needs", "languages__code")
+        needs = {need for need, _ in pairs if need is not None}
+        codes = {code for _, code in pairs if code is not None}
+        if not needs or not codes:
+            return self.none()
+        return self.filter(need__in=sorted(needs)).speaking_any(codes)
+
+    def loads(self, user_ids) -> dict[int, int]:
+        """{volunteer id: open cases held} for these volunteers, in one query."""
+        return dict(
+            self.open()
+            .filter(volunteer_id__in=list(user_ids))
+            .order_by()
+            .values("volunteer_id")
+            .annotate(n=Count("pk"))
+            .values_list("volunteer_id", "n")
+        )
 
     def overdue(self, now=None) -> CaseQuerySet:
         """Open cases still without a first answer past their deadline."""
@@ -154,10 +261,7 @@ class CaseQuerySet(models.QuerySet):
             self.open()
             .with_content()
             .filter(first_response_at__isnull=True)
-            .filter(
-                models.Q(urgent=True, created_at__lt=urgent)
-                | models.Q(urgent=False, created_at__lt=normal)
-            )
+            .filter(Q(urgent=True, created_at__lt=urgent) | Q(urgent=False, created_at__lt=normal))
         )
 
     def for_listing(self) -> CaseQuerySet:
@@ -165,10 +269,24 @@ class CaseQuerySet(models.QuerySet):
         shows no content: the encrypted fields are neither fetched nor decrypted."""
         latest = Message.objects.filter(case=models.OuterRef("pk")).order_by("-created_at", "-pk")
         content = ("description", "contact_details", "contact_safe_times", "contact_code_word")
-        return self.select_related("need", "volunteer").defer(*content).annotate(
-            last_message_at=models.Subquery(latest.values("created_at")[:1]),
-            last_message_author=models.Subquery(latest.values("author")[:1]),
+        return (
+            self.select_related("need", "volunteer")
+            .defer(*content)
+            .annotate(
+                last_message_at=models.Subquery(latest.values("created_at")[:1]),
+                last_message_author=models.Subquery(latest.values("author")[:1]),
+            )
         )
+
+
+class CaseRefused(Exception):
+    """An action the case's state or the person's role does not allow. The message is
+    for the person who tried; `status` is the HTTP answer (409: not in this state; 403:
+    not for you)."""
+
+    def __init__(self, message: str, *, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CloseReason(models.TextChoices):
@@ -295,8 +413,326 @@ class Case(models.Model):
         return self.content_destroyed_at is not None
 
     @property
+    def is_closed(self) -> bool:
+        return self.status == Case.Status.CLOSED
+
+    @property
     def in_pool(self) -> bool:
-        return self.volunteer_id is None and self.status != Case.Status.CLOSED
+        """Open, with its content, and held by nobody."""
+        return self.volunteer_id is None and not self.is_closed and not self.content_destroyed
+
+    # -- What may happen to this case: one answer for views, templates and tests -----
+
+    def refusal(self, action: str, user) -> CaseRefused | None:
+        """Why `user` may not take `action` (an AccessLogEntry.Action) on this case now,
+        or None if they may. The state decides first (409), then the role (403):
+
+        - destroyed content: nothing that writes; closed: only reopening;
+        - in the pool: only taking it (a qualified volunteer or a coordinator) or handing
+          it to someone (a coordinator);
+        - held by someone: its volunteer or a coordinator work on it; only a
+          coordinator hands it over or returns it to the pool.
+        Who may see the case at all is access.case_for's question, asked before this."""
+        A = AccessLogEntry.Action
+        coordinator = bool(getattr(user, "is_coordinator", False))
+        if self.content_destroyed:
+            return CaseRefused(_("The content of this case was destroyed: nothing can be added."))
+        if self.is_closed:
+            if action != A.REOPEN:
+                return CaseRefused(_("This case is closed. Reopen it first."))
+            if not (coordinator or self.volunteer_id == user.pk):
+                return CaseRefused(
+                    _("Only its volunteer or a coordinator can reopen a case."), status=403
+                )
+            return None
+        if action == A.REOPEN:
+            return CaseRefused(_("This case is not closed."))
+        if self.volunteer_id is None:
+            if action == A.CLAIM:
+                return None
+            if action == A.ASSIGN:
+                return (
+                    None
+                    if coordinator
+                    else CaseRefused(_("Only a coordinator can hand over a case."), status=403)
+                )
+            return CaseRefused(_("This case is in the pool. Take it first."))
+        if action == A.CLAIM:
+            return CaseRefused(_("Someone else has taken this case already."))
+        if action in (A.ASSIGN, A.RELEASE):
+            return (
+                None
+                if coordinator
+                else CaseRefused(_("Only a coordinator can hand over a case."), status=403)
+            )
+        if action in (A.REPLY, A.NOTE, A.SHARE, A.STATUS, A.REFERRAL):
+            if coordinator or self.volunteer_id == user.pk:
+                return None
+            return CaseRefused(_("This case is held by another volunteer."), status=403)
+        return CaseRefused(_("This cannot be done to a case."), status=403)
+
+    def allows(self, action: str, user) -> bool:
+        return self.refusal(action, user) is None
+
+    def require(self, action: str, user) -> None:
+        refusal = self.refusal(action, user)
+        if refusal is not None:
+            raise refusal
+
+    def locked(self) -> Case:
+        """This case's row, locked until the transaction ends, read afresh: its state
+        is then checked and changed by one transaction at a time."""
+        return Case.objects.select_for_update().get(pk=self.pk)
+
+    # -- Who holds it ---------------------------------------------------------------
+
+    def handover_gaps(self, user) -> list[str]:
+        """Why routing would not give this case to `user` (routing.gaps): missing
+        language or need, full, paused, deactivated. Empty: a fitting hand-over."""
+        profile = VolunteerProfile.objects.prefetch_related("languages", "needs").get(user=user)
+        candidate = profile.as_candidate(open_cases=Case.objects.held_by(user).count())
+        facts = routing.CaseFacts(need=self.need.slug, languages=tuple(self.languages))
+        return routing.gaps(facts, candidate, today=timezone.localdate())
+
+    def _hand_to(self, user, *, end_reason: str) -> Assignment:
+        now = timezone.now()
+        Assignment.objects.filter(case=self, ended_at__isnull=True).update(
+            ended_at=now, end_reason=end_reason
+        )
+        assignment = Assignment.objects.create(case=self, volunteer=user, assigned_at=now)
+        self.volunteer = user
+        self.needs_routing = False
+        # If it ever returns to the pool, coordinators are told again.
+        self.pool_notified_at = None
+        self.save(update_fields=["volunteer", "needs_routing", "pool_notified_at"])
+        return assignment
+
+    def claim(self, *, by) -> None:
+        """A volunteer takes a pool case: refused if someone was faster or they are full."""
+        with transaction.atomic():
+            # The profile first, then the case: the order routing locks them in.
+            profile = VolunteerProfile.objects.select_for_update().get(user=by)
+            case = self.locked()
+            case.require(AccessLogEntry.Action.CLAIM, by)
+            if Case.objects.held_by(by).count() >= profile.capacity:
+                raise CaseRefused(_("You are at your capacity. Close or hand over a case first."))
+            assignment = case._hand_to(by, end_reason="")
+            assignment.opened_at = assignment.assigned_at
+            assignment.save(update_fields=["opened_at"])
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.CLAIM)
+        self.refresh_from_db()
+
+    def assign_to(self, user, *, by, reason: str = "") -> Assignment:
+        """A coordinator hands the case to `user`. A hand-over routing would not make
+        (handover_gaps) needs a reason, kept in the case's notes; the access log says
+        the rules were overridden. The new volunteer is told after commit."""
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.ASSIGN, by)
+            missing = case.handover_gaps(user)
+            if missing and not reason.strip():
+                raise CaseRefused(_("This volunteer does not fit the case: give a reason."))
+            assignment = case._hand_to(user, end_reason="reassigned")
+            action = AccessLogEntry.Action.OVERRIDE if missing else AccessLogEntry.Action.ASSIGN
+            AccessLogEntry.objects.record(case, by, action)
+            if missing:
+                Note.objects.create(
+                    case=case,
+                    author=by,
+                    body=_("Handed to %(person)s although: %(missing)s. Reason: %(reason)s")
+                    % {
+                        "person": user,
+                        "missing": ", ".join(str(GAP_LABELS[gap]) for gap in missing),
+                        "reason": reason.strip(),
+                    },
+                )
+            queue.after_commit("notify_assignment", assignment.pk)
+        self.refresh_from_db()
+        return assignment
+
+    def release(self, *, by) -> None:
+        """A coordinator returns the case to the pool; routing offers it again."""
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.RELEASE, by)
+            Assignment.objects.filter(case=case, ended_at__isnull=True).update(
+                ended_at=timezone.now(), end_reason="returned to the pool"
+            )
+            case.volunteer = None
+            case.save(update_fields=["volunteer"])
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.RELEASE)
+            queue.after_commit("drain_pool")
+        self.refresh_from_db()
+
+    def mark_opened(self, *, by) -> None:
+        """Its volunteer opened the case: it will not return to the pool unread."""
+        Assignment.objects.filter(
+            case=self, volunteer=by, ended_at__isnull=True, opened_at__isnull=True
+        ).update(opened_at=timezone.now())
+
+    # -- Its state --------------------------------------------------------------------
+
+    def set_status(self, status: str, *, by, reason: str = "") -> None:
+        """Move between the open states, or close (with a reason). Closing frees a place:
+        the pool may have a case for it."""
+        if status == Case.Status.CLOSED:
+            return self.close(reason, by=by)
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.STATUS, by)
+            case.status = status
+            case.save(update_fields=["status"])
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.STATUS)
+        self.refresh_from_db()
+
+    def close(self, reason: str, *, by) -> None:
+        if reason not in CloseReason.values:
+            raise CaseRefused(_("Closing a case needs a reason."), status=400)
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.STATUS, by)
+            case.status = Case.Status.CLOSED
+            case.closed_at, case.close_reason = timezone.now(), reason
+            case.save(update_fields=["status", "closed_at", "close_reason"])
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.STATUS)
+            queue.after_commit("drain_pool")
+        self.refresh_from_db()
+
+    def reopen(self, *, by) -> None:
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.REOPEN, by)
+            case.status = Case.Status.IN_PROGRESS
+            case.closed_at, case.close_reason = None, ""
+            case.save(update_fields=["status", "closed_at", "close_reason"])
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.REOPEN)
+        self.refresh_from_db()
+
+    # -- What is written on it ----------------------------------------------------------
+
+    def reply(self, body: str, *, by, kind: str = "text", language: str = "") -> Message:
+        """A volunteer's answer, shown in the person's inbox."""
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.REPLY, by)
+            message = case._staff_message(body, by=by, kind=kind, language=language)
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.REPLY)
+        self.refresh_from_db()
+        return message
+
+    def share_guidance(self, *, by, title: str, text: str, language: str) -> Message:
+        """Put a piece of guidance, already in the person's language, into their inbox,
+        as it reads now (a later edit of the library does not change what they got)."""
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.SHARE, by)
+            message = case._staff_message(
+                f"# {title}\n\n{text}", by=by, kind=Message.Kind.GUIDANCE, language=language
+            )
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.SHARE)
+        self.refresh_from_db()
+        return message
+
+    def tell(self, text: str, *, by) -> Message:
+        """A short message from the desk about a referral (referrals.tell_the_person)."""
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.REFERRAL, by)
+            message = case._staff_message(text, by=by)
+        self.refresh_from_db()
+        return message
+
+    def _staff_message(self, body: str, *, by, kind: str = "text", language: str = "") -> Message:
+        message = Message.objects.create(
+            case=self,
+            author=Message.Author.STAFF,
+            staff_user=by,
+            body=body,
+            kind=kind,
+            language=language,
+        )
+        fields = []
+        if self.first_response_at is None:
+            self.first_response_at = message.created_at
+            fields.append("first_response_at")
+        if self.status == Case.Status.NEW:
+            self.status = Case.Status.IN_PROGRESS
+            fields.append("status")
+        if fields:
+            self.save(update_fields=fields)
+        return message
+
+    def add_note(self, body: str, *, by) -> Note:
+        with transaction.atomic():
+            case = self.locked()
+            case.require(AccessLogEntry.Action.NOTE, by)
+            note = Note.objects.create(case=case, author=by, body=body)
+            AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.NOTE)
+        return note
+
+    def add_submitter_message(self, body: str) -> Message:
+        """The person writes again; the case's volunteer, if it has one, is told after
+        commit (the task looks the volunteer up then, so a case assigned meanwhile is
+        covered). A closed case or destroyed content takes no new message."""
+        with transaction.atomic():
+            case = self.locked()
+            if case.content_destroyed or case.is_closed:
+                raise CaseRefused(_("This case is closed: it takes no new messages."))
+            message = Message.objects.create(case=case, author=Message.Author.SUBMITTER, body=body)
+            queue.after_commit("notify_submitter_message", message.pk)
+            case.submitter_seen_at = timezone.now()
+            fields = ["submitter_seen_at"]
+            if case.status == Case.Status.WAITING:
+                case.status = Case.Status.IN_PROGRESS
+                fields.append("status")
+            case.save(update_fields=fields)
+        self.refresh_from_db()
+        return message
+
+    def note_submitter_visit(self, *, language: str) -> None:
+        self.submitter_seen_at = timezone.now()
+        self.language = language
+        self.save(update_fields=["submitter_seen_at", "language"])
+
+    def destroy_content(self, *, by_submitter: bool) -> None:
+        """Destroy everything the person wrote; keep the anonymous statistics (need,
+        country, languages, dates, status). The receipt stops working. Destroying twice
+        changes nothing: the first destruction's date and cause stay."""
+        with transaction.atomic():
+            case = self.locked()
+            if case.content_destroyed:
+                return
+            case.messages.all().delete()
+            case.notes.all().delete()
+            # Referrals stay for the coordinators' review, without any of their text.
+            case.referrals.update(subject="", body="", outcome_note="")
+            now = timezone.now()
+            case.description = ""
+            case.contact_details = case.contact_safe_times = case.contact_code_word = ""
+            case.contact_channel = Case.Channel.NONE
+            case.receipt_hash = "destroyed:" + secrets.token_hex(20)
+            case.submission_key = None
+            case.content_destroyed_at = now
+            case.destroyed_by_submitter = by_submitter
+            case.needs_routing = False
+            if not case.is_closed:
+                case.status = Case.Status.CLOSED
+                case.closed_at = now
+                case.close_reason = CloseReason.DELETED if by_submitter else CloseReason.RETENTION
+                if case.volunteer_id:
+                    queue.after_commit("drain_pool")  # a place freed up
+            case.save()
+        self.refresh_from_db()
+
+
+# How a hand-over warning names what is missing (routing.gaps).
+GAP_LABELS = {
+    routing.INACTIVE: _("the account is deactivated"),
+    routing.PAUSED: _("paused"),
+    routing.NEED: _("not trained for this need"),
+    routing.LANGUAGE: _("speaks none of the person's languages"),
+    routing.FULL: _("at capacity"),
+}
 
 
 class Assignment(models.Model):
@@ -394,8 +830,14 @@ class Note(models.Model):
         return f"{self.case} note {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class AccessLogQuerySet(models.QuerySet):
+    def record(self, case: Case, user, action: str) -> AccessLogEntry:
+        return self.create(case=case, user=user, action=action)
+
+
 class AccessLogEntry(models.Model):
-    """Who looked at or changed which case, when. Never any content."""
+    """Who looked at or changed which case, when. Never any content. Its actions are
+    also the vocabulary of what may happen to a case (Case.refusal)."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
@@ -408,11 +850,15 @@ class AccessLogEntry(models.Model):
         RELEASE = "release", _("Returned to the pool")
         REFERRAL = "referral", _("Changed a referral")
         DESTROY = "destroy", _("Destroyed the content")
+        REOPEN = "reopen", _("Reopened")
+        OVERRIDE = "override", _("Handed over against the routing rules")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
     user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=10, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -476,6 +922,8 @@ class Referral(models.Model):
     outcome_note = EncryptedTextField(_("outcome note"), blank=True)
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True, db_index=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # The volunteer's reminder, claimed when sent (sent once; cleared with reminded_at).
+    follow_up_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -499,6 +947,17 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} → {self.organisation_id} ({self.status})"
+
+
+# Referrals still waiting for an outcome (helpdesk/referrals.py holds the state machine).
+OPEN_REFERRAL = frozenset(
+    {
+        Referral.Status.DRAFTED,
+        Referral.Status.SENT,
+        Referral.Status.ACKNOWLEDGED,
+        Referral.Status.ACCEPTED,
+    }
+)
 
 
 class ReferralEvent(models.Model):

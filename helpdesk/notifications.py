@@ -3,13 +3,13 @@ anything the person wrote (no description, messages, contact details or country)
 Also the one notice about the library: a piece of guidance past its review date.
 
 Each notice is sent by a task in helpdesk/tasks.py that takes an id and calls one of
-the `notify_*` functions below, queued after commit by routing, escalation and
-`cases.add_submitter_message`. Running a task twice sends one email: the pool notice
-claims `Case.pool_notified_at`, the assignment notice `Assignment.notified_at`, the
-message notice `Message.notified_at`, the escalation `Case.escalation_notified_at`; only
-the referral follow-up reminder still remembers what it sent in the shared cache, which
-a Redis restart forgets (Celery acknowledges late, so a task can be delivered again
-after a worker dies).
+the `notify_*` functions below, queued after commit (helpdesk/queue.py). Running a task
+twice sends one email: each notice claims a column of its row before the email leaves
+(`send_claimed`): the pool notice `Case.pool_notified_at`, the assignment notice
+`Assignment.notified_at`, the message notice `Message.notified_at`, the escalation
+`Case.escalation_notified_at`, the referral follow-up `Referral.follow_up_notified_at`,
+the overdue guidance `Guidance.review_notified_at`. Celery acknowledges late, so a task
+can be delivered again after a worker dies: the claim, not the broker, makes it once.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from helpdesk.models import Assignment, Case, Message, User
+from helpdesk.models import OPEN_REFERRAL, Assignment, Case, Message, Referral, User
 from helpdesk.roles import Role
 from resources.models import Guidance
-
-# How long a sent notice is remembered; redeliveries come within Celery's visibility
-# timeout (an hour), so a week is plenty.
-SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
 # A notice not sent within ASSIGNMENT_NOTICE_GRACE_SECONDS of its assignment (so its task
 # is not merely queued behind others) is queued again by the sweep, for a day.
@@ -72,17 +67,6 @@ def send_notice(name: str, context: dict, recipients: Sequence[str]) -> int:
     """One email per recipient, so coordinators never see each other's addresses."""
     subject, body = render_notice(name, context)
     return send_mass_mail([(subject, body, None, [address]) for address in recipients])
-
-
-def send_once(key: str, name: str, context: dict, recipients: Sequence[str]) -> int:
-    if not recipients or not cache.add(f"notice-sent:{key}", True, SENT_MEMORY_SECONDS):
-        return 0
-    try:
-        return send_notice(name, context, recipients)
-    except Exception:
-        # Not sent: let a retry (or a redelivery) try again.
-        cache.delete(f"notice-sent:{key}")
-        raise
 
 
 def notify_assignment(assignment_id: int) -> bool:
@@ -143,6 +127,13 @@ def unnotified_assignments(*, now=None) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def case_volunteer(case: Case | None) -> User | None:
+    """The case's volunteer, if it has an active one."""
+    if case is None or case.volunteer_id is None:
+        return None
+    return User.objects.filter(pk=case.volunteer_id, is_active=True).first()
 
 
 def notify_submitter_message(message_id: int) -> bool:
@@ -235,34 +226,28 @@ def untold_pool_cases(*, now=None) -> list[int]:
     )
 
 
-def notify_referral_follow_up(referral_id: int) -> bool:
-    """Remind the case's volunteer that a referral's follow-up date has passed."""
-    from helpdesk.models import Referral
-    from helpdesk.referrals import OPEN
-
-    referral = Referral.objects.only("case", "status").filter(pk=referral_id).first()
-    if referral is None or referral.status not in OPEN:
-        return False
-    case = Case.objects.with_content().only(*NOTICE_FIELDS).filter(pk=referral.case_id).first()
-    return notify_case_volunteer(
-        case, key=f"referral-follow-up:{referral_id}", notice="referral_follow_up"
+def notify_referral_follow_up(referral_id: int) -> int:
+    """Remind the case's volunteer, once, that a referral's follow-up date has passed."""
+    referral = (
+        Referral.objects.filter(
+            pk=referral_id,
+            status__in=OPEN_REFERRAL,
+            follow_up_notified_at__isnull=True,
+            case__content_destroyed_at__isnull=True,
+            case__volunteer__is_active=True,
+        )
+        .select_related("case__volunteer")
+        .only("case__reference", "case__volunteer__email")
+        .first()
     )
-
-
-def case_volunteer(case: Case | None) -> User | None:
-    """The case's volunteer, if it has an active one."""
-    if case is None or case.volunteer_id is None:
-        return None
-    return User.objects.filter(pk=case.volunteer_id, is_active=True).first()
-
-
-def notify_case_volunteer(case: Case | None, *, key: str, notice: str) -> bool:
-    """Send `notice` once to the case's volunteer, if it has an active one."""
-    volunteer = case_volunteer(case)
-    if volunteer is None:
-        return False
+    if referral is None:
+        return 0
+    case = referral.case
     context = {"reference": case.reference, "url": case_url(case)}
-    return bool(send_once(key, notice, context, [volunteer.email]))
+    recipients = [case.volunteer.email]
+    return send_claimed(
+        Referral, referral_id, "follow_up_notified_at", "referral_follow_up", context, recipients
+    )
 
 
 def announce_overdue_guidance(*, today: date | None = None) -> int:

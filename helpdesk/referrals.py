@@ -3,7 +3,9 @@
 drafted → sent → acknowledged → accepted / declined / no response → completed.
 A referral cannot be sent without the person's recorded consent; it cannot end in
 success without an outcome note, nor in failure without a reason and a note. Every
-transition is timestamped and attributed (ReferralEvent)."""
+transition is timestamped and attributed (ReferralEvent). Referrals are work on a case:
+the case must allow it (Case.refusal: not closed, not destroyed, its volunteer or a
+coordinator)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
-from helpdesk.access import log
-from helpdesk.models import AccessLogEntry, Case, Referral, ReferralEvent, User
+from helpdesk import queue
+from helpdesk.models import OPEN_REFERRAL, AccessLogEntry, Case, Referral, ReferralEvent, User
 
 S = Referral.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -29,7 +31,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FAILED = frozenset({S.DECLINED, S.NO_RESPONSE})
 ANSWERS = frozenset({S.ACKNOWLEDGED, S.ACCEPTED, S.DECLINED, S.NO_RESPONSE})
 OUTCOMES = frozenset({S.ACCEPTED, S.DECLINED, S.NO_RESPONSE, S.COMPLETED})
-OPEN = frozenset({S.DRAFTED, S.SENT, S.ACKNOWLEDGED, S.ACCEPTED})
+OPEN = OPEN_REFERRAL
 
 
 class ReferralError(Exception):
@@ -47,6 +49,7 @@ def draft(
     language: str = "",
     follow_up_on: date | None = None,
 ) -> Referral:
+    case.require(AccessLogEntry.Action.REFERRAL, by)
     with transaction.atomic():
         referral = Referral.objects.create(
             case=case,
@@ -59,15 +62,16 @@ def draft(
             follow_up_on=follow_up_on,
         )
         ReferralEvent.objects.create(referral=referral, status=S.DRAFTED, by=by)
-        log(case, by, AccessLogEntry.Action.REFERRAL)
+        AccessLogEntry.objects.record(case, by, AccessLogEntry.Action.REFERRAL)
     return referral
 
 
 def record_consent(*, referral: Referral, by: User) -> None:
+    referral.case.require(AccessLogEntry.Action.REFERRAL, by)
     referral.consent_at = timezone.now()
     referral.consent_by = by
     referral.save(update_fields=["consent_at", "consent_by"])
-    log(referral.case, by, AccessLogEntry.Action.REFERRAL)
+    AccessLogEntry.objects.record(referral.case, by, AccessLogEntry.Action.REFERRAL)
 
 
 def advance(
@@ -80,7 +84,8 @@ def advance(
     follow_up_on: date | None = None,
 ) -> Referral:
     with transaction.atomic():
-        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
+        referral.case.require(AccessLogEntry.Action.REFERRAL, by)
         if to not in TRANSITIONS[referral.status]:
             raise ReferralError(
                 f"A referral that is {referral.get_status_display().lower()} cannot become "
@@ -106,9 +111,10 @@ def advance(
             referral.outcome_note = note.strip()
         if follow_up_on is not None:
             referral.follow_up_on, referral.reminded_at = follow_up_on, None
+            referral.follow_up_notified_at = None
         referral.save()
         ReferralEvent.objects.create(referral=referral, status=to, at=now, by=by)
-        log(referral.case, by, AccessLogEntry.Action.REFERRAL)
+        AccessLogEntry.objects.record(referral.case, by, AccessLogEntry.Action.REFERRAL)
         if to == S.SENT and referral.case.status != Case.Status.CLOSED:
             Case.objects.filter(pk=referral.case_id).update(status=Case.Status.REFERRED)
     return referral
@@ -124,8 +130,6 @@ def overdue_follow_ups(today: date | None = None):
 def remind_overdue_follow_ups(*, today: date | None = None) -> int:
     """Tell each volunteer once about their referrals whose follow-up date passed; a beat
     task and a command call it. Returns how many reminders were queued."""
-    from helpdesk import tasks
-
     count = 0
     for referral in overdue_follow_ups(today):
         with transaction.atomic():
@@ -133,7 +137,7 @@ def remind_overdue_follow_ups(*, today: date | None = None) -> int:
                 reminded_at=timezone.now()
             )
             if claimed:
-                tasks.enqueue_on_commit(tasks.notify_referral_follow_up, referral.pk)
+                queue.after_commit("notify_referral_follow_up", referral.pk)
                 count += 1
     return count
 
@@ -161,11 +165,9 @@ NEWS_FOR_THE_PERSON = {
 def tell_the_person(*, referral: Referral, by: User) -> None:
     """Put a short note about the referral's status into the person's inbox, written in
     the language of their pages."""
-    from helpdesk import cases
-
     template = NEWS_FOR_THE_PERSON.get(referral.status)
     if template is None:
         raise ReferralError("There is nothing to tell the person about a draft yet.")
     with translation.override(referral.case.language):
         text = str(template) % {"organisation": referral.organisation.name}
-    cases.reply_to_submitter(case=referral.case, user=by, body=text)
+    referral.case.tell(text, by=by)

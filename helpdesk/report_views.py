@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from helpdesk import reports
+from helpdesk import queue, reports
 from helpdesk.charts import bar_chart, column_chart
 from helpdesk.models import Referral
 from helpdesk.roles import coordinator_required
@@ -244,9 +244,7 @@ def snapshot_for(name: str, form: PeriodForm) -> Snapshot:
 def renew(name: str, form: PeriodForm) -> None:
     """Have a worker recompute the figures (in the embedded default, where Celery is
     eager, that is here); the filters travel as their query string."""
-    from helpdesk import tasks
-
-    if not tasks.enqueue(tasks.refresh_report, name, form.query()):
+    if not queue.enqueue("refresh_report", name, form.query()):
         cache.delete(f"{figures_key(name, form)}:computing")  # let the next request try
 
 

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from helpdesk.cases import destroy_content
 from helpdesk.models import Case, CaseQuerySet
 
 
@@ -33,6 +32,6 @@ def purge_expired_cases(*, now: datetime | None = None) -> int:
     command call it. Returns how many cases were purged."""
     purged = 0
     for case in expired_cases(now=now).only("pk").order_by("pk"):
-        destroy_content(case=case, by_submitter=False)
+        case.destroy_content(by_submitter=False)
         purged += 1
     return purged

@@ -1,22 +1,25 @@
 """Celery tasks: each takes ids (or nothing), loads what it needs and calls one
 domain function, so running it twice does no harm.
 
-Domain modules import this module inside their functions (it imports them at the top)
-and queue through `enqueue_on_commit`, never `delay()` inside an open transaction.
+Tasks sit above everything they run: the domain never imports this module, it queues a
+task by name after commit (helpdesk/queue.py).
 """
 
 from __future__ import annotations
 
-import logging
-from functools import partial
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
-from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError, transaction
-
-from helpdesk import escalation, invitations, notifications, retention, routing
-
-logger = logging.getLogger(__name__)
-
+from helpdesk import (
+    dispatch,
+    escalation,
+    invitations,
+    notifications,
+    pool,
+    referrals,
+    report_views,
+    retention,
+)
 
 # Every task is fire-and-forget: nothing reads a result, and keeping results would make
 # each publish subscribe to Redis for one, which hangs a submission for seconds (the
@@ -34,25 +37,6 @@ TASK_OPTIONS = {
 }
 
 
-def enqueue(task: Task, *ids: int) -> bool:
-    """Queue a task now. A broker that cannot be reached must not turn the request that
-    caused the task into an error page: the failure is logged with the task's name and
-    ids (never content) and the periodic jobs catch up where they can. In eager mode the
-    task runs here, and its own failure (a mail server down) is handled the same way."""
-    try:
-        task.delay(*ids)
-    except Exception as error:  # kombu raises several kinds; eager tasks anything
-        logger.warning(
-            "Could not queue (or, eager, run) %s%s: %s", task.name, ids, type(error).__name__
-        )
-        return False
-    return True
-
-
-def enqueue_on_commit(task: Task, *ids: int) -> None:
-    transaction.on_commit(partial(enqueue, task, *ids))
-
-
 @shared_task(**TASK_OPTIONS)
 def purge_expired_invitations() -> int:
     return invitations.purge_expired_invitations()
@@ -60,22 +44,22 @@ def purge_expired_invitations() -> int:
 
 @shared_task(**TASK_OPTIONS)
 def route_case(case_id: int) -> int | None:
-    return routing.route_case(case_id)
+    return dispatch.route_case(case_id)
 
 
 @shared_task(**TASK_OPTIONS)
 def sweep_routing() -> int:
-    return routing.sweep()
+    return pool.sweep()
 
 
 @shared_task(**TASK_OPTIONS)
 def drain_pool() -> int:
-    return routing.drain_pool()
+    return pool.drain_pool()
 
 
 @shared_task(**TASK_OPTIONS)
 def reclaim_unopened() -> int:
-    return routing.reclaim_unopened()
+    return pool.reclaim_unopened()
 
 
 @shared_task(**TASK_OPTIONS)
@@ -125,14 +109,12 @@ def notify_pool(case_id: int) -> int:
 
 
 @shared_task(**TASK_OPTIONS)
-def notify_referral_follow_up(referral_id: int) -> bool:
+def notify_referral_follow_up(referral_id: int) -> int:
     return notifications.notify_referral_follow_up(referral_id)
 
 
 @shared_task(**TASK_OPTIONS)
 def remind_referral_follow_ups() -> int:
-    from helpdesk import referrals
-
     return referrals.remind_overdue_follow_ups()
 
 
@@ -142,13 +124,9 @@ def remind_referral_follow_ups() -> int:
 def refresh_report(name: str, query: str) -> bool:
     """Renew one report's figures after a request served them stale; the filters come
     as their query string (a period, an organisation, a need: never case content)."""
-    from helpdesk import report_views  # it imports the views, which import much
-
     return report_views.refresh(name, query)
 
 
 @shared_task(ignore_result=True)
 def warm_up_reports() -> int:
-    from helpdesk import report_views
-
     return report_views.warm_up()

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk import routing
+from helpdesk import pool
 from helpdesk.models import Assignment, Case, User, VolunteerProfile
 from resources.models import LEGAL_REVIEW_PERMISSION
 
@@ -19,13 +19,13 @@ def return_cases_to_pool(*, user: User, reason: str) -> int:
     """Hand every open case of `user` back to the pool; returns how many."""
     now = timezone.now()
     with transaction.atomic():
-        case_ids = list(Case.objects.open().filter(volunteer=user).values_list("pk", flat=True))
+        case_ids = list(Case.objects.held_by(user).values_list("pk", flat=True))
         Assignment.objects.filter(case_id__in=case_ids, ended_at__isnull=True).update(
             ended_at=now, end_reason=reason
         )
         Case.objects.filter(pk__in=case_ids).update(volunteer=None)
     if case_ids:
-        routing.request_drain()
+        pool.request_drain()
     return len(case_ids)
 
 
@@ -52,11 +52,11 @@ def update_volunteer(
         user.role = role
         user.save(update_fields=["is_active", "role"])
     returned = 0
-    unavailable = not active or routing.is_paused(paused_until, timezone.localdate())
+    unavailable = not active or profile.is_paused()
     if unavailable and return_cases:
         returned = return_cases_to_pool(user=user, reason="volunteer unavailable")
     # More languages, needs or capacity, or back from a pause: cases may now fit.
-    routing.request_drain()
+    pool.request_drain()
     return returned
 
 
@@ -69,7 +69,7 @@ def pause(*, user: User, until: date | None, return_cases: bool) -> int:
     if until is not None and return_cases:
         returned = return_cases_to_pool(user=user, reason="volunteer paused")
     if until is None:
-        routing.request_drain()
+        pool.request_drain()
     return returned
 
 

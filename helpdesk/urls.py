@@ -18,6 +18,7 @@ urlpatterns = [
     path("desk/cases/<str:reference>/reply/", views.case_reply, name="case_reply"),
     path("desk/cases/<str:reference>/note/", views.case_note, name="case_note"),
     path("desk/cases/<str:reference>/status/", views.case_status, name="case_status"),
+    path("desk/cases/<str:reference>/reopen/", views.case_reopen, name="case_reopen"),
     path("desk/cases/<str:reference>/share/", views.case_share, name="case_share"),
     path("desk/cases/<str:reference>/claim/", views.case_claim, name="case_claim"),
     path("desk/cases/<str:reference>/reassign/", views.case_reassign, name="case_reassign"),

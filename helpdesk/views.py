@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,8 +13,9 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_countries import countries
 
-from helpdesk import access, casework, invitations, referrals
+from helpdesk import access, invitations, referrals
 from helpdesk import team as team_actions
 from helpdesk.forms import (
     AcceptInvitationForm,
@@ -30,7 +30,7 @@ from helpdesk.forms import (
     StatusForm,
     VolunteerForm,
 )
-from helpdesk.models import AccessLogEntry, Case, VolunteerProfile
+from helpdesk.models import AccessLogEntry, Case, CaseRefused, VolunteerProfile
 from helpdesk.roles import coordinator_required, staff_required
 from resources.matching import AUDIENCES, GuidanceMatch, VolunteerMatches, match_for_volunteer
 from resources.models import Audience, Language, ReferralTemplate
@@ -146,9 +146,9 @@ def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
 @staff_required
 @require_GET
 def my_cases(request: HttpRequest) -> HttpResponse:
-    queryset = Case.objects.open().with_content().filter(volunteer=request.user)
+    queryset = Case.objects.held_by(request.user).with_content()
     pool_count, pool_count_exact = bounded_count(
-        access.pool_for(request.user).order_by(*LISTING_ORDER), POOL_HINT_LIMIT
+        Case.objects.pool().qualified_for(request.user).order_by(*LISTING_ORDER), POOL_HINT_LIMIT
     )
     context = case_list_context(
         request, queryset, pool_count=pool_count, pool_count_exact=pool_count_exact
@@ -161,10 +161,10 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 def pool(request: HttpRequest) -> HttpResponse:
     shortage = None
     if request.user.is_coordinator:
-        queryset = Case.objects.open().with_content().filter(volunteer__isnull=True)
+        queryset = Case.objects.pool()
         shortage = access.recent_pool_shortage()
     else:
-        queryset = access.pool_for(request.user)
+        queryset = Case.objects.pool().qualified_for(request.user)
     context = case_list_context(request, queryset, shortage=shortage)
     return render(request, "helpdesk/pool.html", context)
 
@@ -181,7 +181,7 @@ def all_cases(request: HttpRequest) -> HttpResponse:
         if data["need"]:
             queryset = queryset.filter(need=data["need"])
         if data["language"]:
-            queryset = queryset.filter(access.speaks_any([data["language"].code]))
+            queryset = queryset.speaking_any([data["language"].code])
         if data["country"]:
             queryset = queryset.filter(country=data["country"].upper())
         if data["urgent"]:
@@ -211,11 +211,16 @@ def shareable(case: Case, matches: VolunteerMatches) -> list[GuidanceMatch]:
     )
 
 
+# What the workspace offers, each asked of Case.refusal (the same rule the server keeps).
+WORKSPACE_ACTIONS = ("claim", "reply", "note", "share", "status", "referral", "reopen", "assign")
+
+
 def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
     # The library kept in memory (resources/cache.py): no query once warm.
     matches = match_for_volunteer(
         need=case.need.slug, languages=case.languages, country=case.country
     )
+    can = {action: case.allows(action, request.user) for action in WORKSPACE_ACTIONS}
     return {
         "case": case,
         "messages_list": list(case.messages.select_related("staff_user")),
@@ -226,11 +231,17 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": forms.get("status_form")
         or StatusForm(initial={"status": case.status, "reason": case.close_reason}),
-        "reassign_form": ReassignForm(initial={"volunteer": case.volunteer_id}),
+        "reassign_form": forms.get("reassign_form")
+        or (
+            ReassignForm(case=case, initial={"volunteer": case.volunteer_id})
+            if can["assign"]
+            else None
+        ),
         "referrals": list(case.referrals.select_related("organisation")),
         "referral_update_form": ReferralUpdateForm(),
         "is_mine": case.volunteer_id == request.user.pk,
-        "in_pool": case.volunteer_id is None,
+        "in_pool": case.in_pool,
+        "can": can,
     }
 
 
@@ -240,23 +251,33 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
     if case.volunteer_id == request.user.pk and case.unopened:
-        casework.mark_opened(case=case, user=request.user)
+        case.mark_opened(by=request.user)
     return render(request, "helpdesk/case.html", workspace_context(request, case))
 
 
-def _post_case(request: HttpRequest, reference: str, action: str) -> Case:
-    return access.case_for(request, reference, action=action)
+def refused(request: HttpRequest, case: Case, refusal: CaseRefused) -> HttpResponse:
+    """The workspace again, saying why, with the refusal's status (409 or 403)."""
+    messages.error(request, str(refusal))
+    case.refresh_from_db()
+    context = workspace_context(request, case)
+    return render(request, "helpdesk/case.html", context, status=refusal.status)
 
 
-def _workspace_post(request: HttpRequest, reference: str, form_class, form_name: str, apply):
-    """The shape of every workspace form: validate, or show the workspace again with the
-    errors next to the field (and what was typed); else apply and go back to the case."""
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        context = workspace_context(request, case, **{form_name: form})
-        return render(request, "helpdesk/case.html", context, status=400)
-    apply(case, form.cleaned_data)
+def _workspace_post(request, reference: str, action: str, form_class, form_name: str, apply):
+    """The shape of every workspace form: refuse what the case does not allow now;
+    validate, or show the workspace again with the errors next to the field (and what
+    was typed); else apply and go back to the case. A form that checks the data against
+    the case takes it as `case`."""
+    case = access.case_for(request, reference)
+    try:
+        case.require(action, request.user)
+        form = form_class(request.POST, **({"case": case} if form_class.needs_case else {}))
+        if not form.is_valid():
+            context = workspace_context(request, case, **{form_name: form})
+            return render(request, "helpdesk/case.html", context, status=400)
+        apply(case, form.cleaned_data)
+    except CaseRefused as refusal:
+        return refused(request, case, refusal)
     return redirect("case", reference)
 
 
@@ -264,51 +285,65 @@ def _workspace_post(request: HttpRequest, reference: str, form_class, form_name:
 @require_POST
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     def apply(case: Case, data: dict) -> None:
-        casework.reply(case=case, user=request.user, body=data["body"])
+        case.reply(data["body"], by=request.user)
         messages.success(request, _("Your answer is in the person's inbox."))
 
-    return _workspace_post(request, reference, ReplyForm, "reply_form", apply)
+    return _workspace_post(request, reference, "reply", ReplyForm, "reply_form", apply)
 
 
 @staff_required
 @require_POST
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     def apply(case: Case, data: dict) -> None:
-        casework.add_note(case=case, user=request.user, body=data["body"])
+        case.add_note(data["body"], by=request.user)
+        messages.success(request, _("Your internal note is saved. The person cannot see it."))
 
-    return _workspace_post(request, reference, NoteForm, "note_form", apply)
+    return _workspace_post(request, reference, "note", NoteForm, "note_form", apply)
 
 
 @staff_required
 @require_POST
 def case_status(request: HttpRequest, reference: str) -> HttpResponse:
     def apply(case: Case, data: dict) -> None:
-        casework.change_status(
-            case=case, user=request.user, status=data["status"], reason=data["reason"]
-        )
+        case.set_status(data["status"], by=request.user, reason=data["reason"])
         messages.success(
             request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
         )
 
-    return _workspace_post(request, reference, StatusForm, "status_form", apply)
+    return _workspace_post(request, reference, "status", StatusForm, "status_form", apply)
+
+
+@staff_required
+@require_POST
+def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    case = access.case_for(request, reference)
+    try:
+        case.reopen(by=request.user)
+    except CaseRefused as refusal:
+        return refused(request, case, refusal)
+    messages.success(request, _("The case is open again."))
+    return redirect("case", reference)
 
 
 @staff_required
 @require_POST
 def case_share(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
+    case = access.case_for(request, reference)
     slug = request.POST.get("guidance", "")
-    context = workspace_context(request, case)
-    item = next((item for item in context["shareable"] if item.guidance.slug == slug), None)
-    if item is None:
-        raise Http404
-    casework.share_guidance(
-        case=case,
-        user=request.user,
-        title=item.translation.title,
-        text=item.translation.body,
-        language=item.language,
-    )
+    try:
+        case.require("share", request.user)
+        context = workspace_context(request, case)
+        item = next((item for item in context["shareable"] if item.guidance.slug == slug), None)
+        if item is None:
+            raise Http404
+        case.share_guidance(
+            by=request.user,
+            title=item.translation.title,
+            text=item.translation.body,
+            language=item.language,
+        )
+    except CaseRefused as refusal:
+        return refused(request, case, refusal)
     messages.success(
         request, _("“%(title)s” is in the person's inbox.") % {"title": item.translation.title}
     )
@@ -318,24 +353,26 @@ def case_share(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def case_claim(request: HttpRequest, reference: str) -> HttpResponse:
-    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW, pool=True)
+    case = access.case_for(request, reference, pool=True)
     try:
-        casework.claim(case=case, user=request.user)
-    except casework.CaseworkError as error:
-        messages.error(request, str(error))
-        return redirect("pool")
+        case.claim(by=request.user)
+    except CaseRefused as refusal:
+        return refused(request, case, refusal)
     return redirect("case", reference)
 
 
 @coordinator_required
 @require_POST
 def case_reassign(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _post_case(request, reference, AccessLogEntry.Action.VIEW)
-    form = ReassignForm(request.POST)
-    if form.is_valid():
-        casework.reassign(case=case, to=form.cleaned_data["volunteer"], by=request.user)
-        messages.success(request, _("The case has been handed over."))
-    return redirect("case", reference)
+    def apply(case: Case, data: dict) -> None:
+        if data["volunteer"] is None:
+            case.release(by=request.user)
+            messages.success(request, _("The case is back in the pool."))
+        else:
+            case.assign_to(data["volunteer"], by=request.user, reason=data["reason"])
+            messages.success(request, _("The case has been handed over."))
+
+    return _workspace_post(request, reference, "assign", ReassignForm, "reassign_form", apply)
 
 
 @coordinator_required
@@ -352,11 +389,7 @@ def team(request: HttpRequest) -> HttpResponse:
     profiles = (
         VolunteerProfile.objects.select_related("user")
         .prefetch_related("languages", "needs")
-        .annotate(
-            open_cases=Count(
-                "user__cases", filter=~Q(user__cases__status=Case.Status.CLOSED), distinct=True
-            )
-        )
+        .with_load()
         .order_by("-user__is_active", "user__first_name", "user__email")
     )
     return render(
@@ -419,7 +452,6 @@ def my_availability(request: HttpRequest) -> HttpResponse:
 
 def template_values(case: Case, template, user) -> dict[str, str]:
     """Plain values for a referral template, in the template's language."""
-    from django_countries import countries
 
     language = template.language_id
     with translation.override(language):
@@ -441,6 +473,9 @@ def template_values(case: Case, template, user) -> dict[str, str]:
 @staff_required
 def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
     case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    refusal = case.refusal(AccessLogEntry.Action.REFERRAL, request.user)
+    if refusal is not None:
+        return refused(request, case, refusal)
     template = None
     if request.method != "POST":
         template_id = request.GET.get("template", "")
@@ -491,9 +526,12 @@ def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def referral_update(request: HttpRequest, reference: str, referral_id: int) -> HttpResponse:
-    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    case = access.case_for(request, reference)
     referral = get_object_or_404(case.referrals.select_related("organisation"), pk=referral_id)
     action = request.POST.get("action")
+    refusal = case.refusal(AccessLogEntry.Action.REFERRAL, request.user)
+    if refusal is not None:
+        return refused(request, case, refusal)
     try:
         if action == "consent":
             referrals.record_consent(referral=referral, by=request.user)

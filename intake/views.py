@@ -174,10 +174,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return redirect("intake:follow_up")
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        cases.add_submitter_message(case=case, body=form.cleaned_data["body"])
+        case.add_submitter_message(form.cleaned_data["body"])
         return redirect(reverse("intake:inbox") + "#latest")
     if request.method != "POST":
-        cases.note_submitter_visit(case=case, language=get_language())
+        case.note_submitter_visit(language=get_language())
     return render(
         request,
         "intake/inbox.html",
@@ -192,7 +192,7 @@ def delete(request: HttpRequest) -> HttpResponse:
     if case is None:
         return redirect("intake:follow_up")
     if request.method == "POST" and request.POST.get("confirm") == "yes":
-        cases.destroy_content(case=case, by_submitter=True)
+        case.destroy_content(by_submitter=True)
         close_inbox(request)
         return render(request, "intake/deleted.html")
     return render(request, "intake/delete.html", {"case": case})

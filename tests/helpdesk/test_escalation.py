@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import TestCase
 
-from helpdesk import cases, escalation, tasks
+from helpdesk import escalation, tasks
 from helpdesk.models import Case
 from helpdesk.roles import Role
 from tests.conftest import make_staff
@@ -77,8 +77,8 @@ def test_every_active_coordinator_is_told_once(waiting, coordinator, mailoutbox)
 def test_answered_closed_and_deleted_cases_do_not_escalate(waiting, coordinator):
     urgent, ordinary = waiting
     with time_machine.travel(START + timedelta(hours=1), tick=False):
-        cases.reply_to_submitter(case=urgent, user=urgent.volunteer, body="We are here.")
-    cases.destroy_content(case=ordinary, by_submitter=True)
+        urgent.reply("We are here.", by=urgent.volunteer)
+    ordinary.destroy_content(by_submitter=True)
     closed = routed()
     Case.objects.filter(pk=closed.pk).update(status=Case.Status.CLOSED, created_at=START)
 
@@ -89,7 +89,7 @@ def test_a_case_answered_after_it_was_flagged_sends_no_late_notice(waiting, mail
     urgent, _ = waiting
     with time_machine.travel(START + timedelta(hours=3), tick=False):
         assert escalation.escalate_overdue() == 1  # its notice is queued on commit
-    cases.reply_to_submitter(case=urgent, user=urgent.volunteer, body="Sorry for the wait.")
+    urgent.reply("Sorry for the wait.", by=urgent.volunteer)
     mailoutbox.clear()
     assert tasks.notify_escalation.delay(urgent.pk).get() == 0
     assert mailoutbox == []

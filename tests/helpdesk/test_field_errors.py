@@ -50,8 +50,8 @@ def test_a_blank_answer_in_the_workspace_is_read_with_its_field(volunteer_client
     response = volunteer_client.post(reverse("case_reply", args=[case.reference]), {"body": " "})
     assert response.status_code == 400
     page = response.content.decode()
-    assert '<ul class="errors" id="id_body_error">' in page
-    assert "id_body_error" in described_by(page, "body")
+    assert '<ul class="errors" id="reply_body_error">' in page
+    assert "reply_body_error" in described_by(page, "body")
     assert misplaced_errors(parse(page)) == []
 
 

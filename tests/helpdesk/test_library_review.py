@@ -82,9 +82,7 @@ def test_a_piece_is_read_beside_a_translation_and_its_sources(coordinator_client
     assert "Only a legal reviewer can record the legal review of this piece." in page
 
 
-def test_one_click_records_a_review_and_moves_the_next_one(
-    coordinator_client, coordinator, pieces
-):
+def test_one_click_records_a_review_and_moves_the_next_one(coordinator_client, coordinator, pieces):
     appeal = pieces[0]
     Guidance.objects.filter(pk=appeal.pk).update(review_notified_at=timezone.now())
     appeal.translations.filter(language="fr").update(source_hash=OLDER_ENGLISH)

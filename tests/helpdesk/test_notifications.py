@@ -13,7 +13,7 @@ from django.test import TestCase
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from helpdesk import cases, escalation, notifications, retention, routing, tasks
+from helpdesk import escalation, notifications, pool, retention, tasks
 from helpdesk.models import Case
 from helpdesk.roles import Role
 from tests.conftest import make_staff
@@ -54,7 +54,7 @@ def test_the_volunteer_is_told_of_a_new_message(db, mailoutbox, django_capture_o
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        cases.add_submitter_message(case=case, body=f"They came back. {CANARY}")
+        case.add_submitter_message(f"They came back. {CANARY}")
 
     [mail] = mailoutbox
     assert mail.to == ["amira@example.org"]
@@ -68,7 +68,7 @@ def test_a_message_on_a_pool_case_emails_no_volunteer(
     case = routed()
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        cases.add_submitter_message(case=case, body=CANARY)
+        case.add_submitter_message(CANARY)
     assert mailoutbox == []
 
 
@@ -83,8 +83,8 @@ def test_coordinators_are_told_once_that_a_case_waits_in_the_pool(
 
     case = routed()
     with django_capture_on_commit_callbacks(execute=True):
-        routing.sweep()
-        routing.drain_pool()
+        pool.sweep()
+        pool.drain_pool()
         tasks.notify_pool.delay(case.pk)
 
     assert sorted(mail.to[0] for mail in mailoutbox) == [coordinator.email, second.email]
@@ -103,7 +103,7 @@ def test_a_case_back_in_the_pool_is_news_again(db, coordinator, mailoutbox):
         time_machine.travel(case.created_at + timedelta(hours=25), tick=False),
         TestCase.captureOnCommitCallbacks(execute=True),
     ):
-        routing.reclaim_unopened()  # nobody else speaks Arabic
+        pool.reclaim_unopened()  # nobody else speaks Arabic
     case.refresh_from_db()
     assert case.in_pool and case.pool_notified_at is not None
     assert [mail.to for mail in mailoutbox][-1] == [coordinator.email]
@@ -130,7 +130,7 @@ def test_a_failed_pool_notice_can_be_sent_again(db, coordinator, monkeypatch, ma
 def test_every_notice_task_sends_once_when_run_twice(db, coordinator, mailoutbox):
     trained("amira@example.org")
     case = routed()  # the assignment notice went out here
-    message = cases.add_submitter_message(case=case, body=CANARY)
+    message = case.add_submitter_message(CANARY)
     Case.objects.filter(pk=case.pk).update(escalated_at=START)
     assignment = case.assignments.get()
 
@@ -165,11 +165,11 @@ def test_a_mail_outage_does_not_stop_routing_and_a_retry_sends(db, monkeypatch, 
 def test_no_notice_for_what_is_no_longer_true(db, coordinator, mailoutbox):
     trained("amira@example.org")
     case = routed()
-    message = cases.add_submitter_message(case=case, body=CANARY)
+    message = case.add_submitter_message(CANARY)
     Case.objects.filter(pk=case.pk).update(escalated_at=START)
     assignment = case.assignments.get()
-    cases.reply_to_submitter(case=case, user=case.volunteer, body="Hello")
-    cases.destroy_content(case=case, by_submitter=True)
+    case.reply("Hello", by=case.volunteer)
+    case.destroy_content(by_submitter=True)
     mailoutbox.clear()
 
     assert notifications.notify_assignment(assignment.pk) is False
@@ -191,7 +191,7 @@ def test_a_message_is_saved_when_the_broker_is_down(
     monkeypatch.setattr(tasks.notify_submitter_message, "delay", unreachable)
     caplog.set_level(logging.DEBUG)
     with django_capture_on_commit_callbacks(execute=True):
-        message = cases.add_submitter_message(case=case, body=f"Still here. {CANARY}")
+        message = case.add_submitter_message(f"Still here. {CANARY}")
 
     assert case.messages.filter(pk=message.pk).exists()
     assert f"helpdesk.tasks.notify_submitter_message({message.pk},)" in caplog.text
@@ -214,13 +214,13 @@ def test_tasks_are_queued_after_commit_with_ids_only(
         case = routed(urgent=True)
         waiting = routed()
         with django_capture_on_commit_callbacks(execute=True):
-            cases.add_submitter_message(case=case, body=f"Please. {CANARY}")
+            case.add_submitter_message(f"Please. {CANARY}")
     with (
         time_machine.travel(START + timedelta(hours=25), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
         escalation.escalate_overdue()
-        routing.reclaim_unopened()
+        pool.reclaim_unopened()
     # Amira let the urgent case go; the slot it freed went to the case that waited.
     assert Case.objects.get(pk=waiting.pk).volunteer == amira
     assert Case.objects.get(pk=case.pk).volunteer is None
@@ -253,7 +253,7 @@ def test_notices_are_sent_once_even_if_the_cache_was_emptied(db, coordinator, ma
 
     trained("amira@example.org")
     case = routed()
-    message = cases.add_submitter_message(case=case, body=CANARY)
+    message = case.add_submitter_message(CANARY)
     Case.objects.filter(pk=case.pk).update(escalated_at=START)
     tasks.notify_submitter_message.delay(message.pk)
     tasks.notify_escalation.delay(case.pk)
@@ -280,11 +280,11 @@ def test_the_sweep_sends_an_assignment_notice_whose_task_was_lost(
     assert case.volunteer == amira and mailoutbox == []
 
     with time_machine.travel(START + timedelta(seconds=20), tick=False):
-        routing.sweep()  # the task may only be queued behind others: not yet
+        pool.sweep()  # the task may only be queued behind others: not yet
     assert mailoutbox == []
     with time_machine.travel(START + timedelta(minutes=2), tick=False):
-        routing.sweep()
-        routing.sweep()
+        pool.sweep()
+        pool.sweep()
     assert [mail.to for mail in mailoutbox] == [[amira.email]]
     assert case.reference in mailoutbox[0].subject
     assert_no_content(mailoutbox)
@@ -329,8 +329,8 @@ def test_the_sweep_tells_coordinators_of_a_pool_case_whose_notice_was_lost(
     assert case.in_pool and mailoutbox == []
 
     with time_machine.travel(START + timedelta(minutes=2), tick=False):
-        routing.sweep()
-        routing.sweep()
+        pool.sweep()
+        pool.sweep()
     assert [mail.to for mail in mailoutbox] == [[coordinator.email]]
     assert case.reference in mailoutbox[0].subject
     assert_no_content(mailoutbox)

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import TestCase
 
-from helpdesk import casework, routing, tasks
+from helpdesk import pool, tasks
 from helpdesk.models import Assignment, Case
 from tests.helpdesk.test_notifications import assert_no_content
 from tests.helpdesk.test_pool import START, routed, trained
@@ -20,7 +20,7 @@ def reclaim_at(moment) -> int:
         time_machine.travel(moment, tick=False),
         TestCase.captureOnCommitCallbacks(execute=True),
     ):
-        return routing.reclaim_unopened()
+        return pool.reclaim_unopened()
 
 
 def assigned_at_start(**facts) -> Case:
@@ -41,7 +41,7 @@ def test_an_unopened_assignment_goes_to_someone_else(db, mailoutbox):
     case.refresh_from_db()
     assert case.volunteer == basma and not case.needs_routing
     first, second = case.assignments.order_by("assigned_at")
-    assert (first.volunteer, first.end_reason) == (amira, routing.NOT_OPENED)
+    assert (first.volunteer, first.end_reason) == (amira, pool.NOT_OPENED)
     assert first.ended_at == START + timedelta(hours=24, minutes=1)
     assert second.volunteer == basma and second.ended_at is None
     [mail] = mailoutbox
@@ -54,7 +54,7 @@ def test_an_opened_assignment_stays(db):
     trained("basma@example.org")
     case = assigned_at_start()
     with time_machine.travel(START + timedelta(hours=20), tick=False):
-        casework.mark_opened(case=case, user=amira)
+        case.mark_opened(by=amira)
 
     assert reclaim_at(START + timedelta(days=3)) == 0
     assert Case.objects.get(pk=case.pk).volunteer == amira
@@ -73,10 +73,10 @@ def test_with_nobody_else_it_waits_in_the_pool_and_never_returns_to_the_same_per
     assert case.in_pool and not case.needs_routing
     assert [mail.to for mail in mailoutbox] == [[coordinator.email]]  # the pool notice
     # Amira has room again, but she let this case go.
-    assert routing.sweep() == 0 and routing.drain_pool() == 0
+    assert pool.sweep() == 0 and pool.drain_pool() == 0
     assert Case.objects.get(pk=case.pk).volunteer is None
     assert not Assignment.objects.filter(case=case, ended_at__isnull=True).exists()
-    assert amira.assignments.get().end_reason == routing.NOT_OPENED
+    assert amira.assignments.get().end_reason == pool.NOT_OPENED
 
 
 def test_the_slot_freed_goes_to_a_case_waiting_in_the_pool(db):
@@ -86,7 +86,7 @@ def test_the_slot_freed_goes_to_a_case_waiting_in_the_pool(db):
     taken = assigned_at_start(languages=("ar",))
     waiting = assigned_at_start(languages=("fa",))  # only Amira speaks Farsi
     assert (unopened.volunteer, taken.volunteer, waiting.volunteer) == (amira, basma, None)
-    casework.mark_opened(case=taken, user=basma)
+    taken.mark_opened(by=basma)
 
     assert reclaim_at(START + timedelta(days=2)) == 1
 
@@ -97,9 +97,7 @@ def test_the_slot_freed_goes_to_a_case_waiting_in_the_pool(db):
 def test_closed_and_deleted_cases_are_left_alone(db):
     amira = trained("amira@example.org")
     closed = assigned_at_start()
-    casework.change_status(
-        case=closed, user=amira, status=Case.Status.CLOSED, reason="out_of_scope"
-    )
+    closed.set_status(Case.Status.CLOSED, by=amira, reason="out_of_scope")
     assert reclaim_at(START + timedelta(days=2)) == 0
     assert closed.assignments.get().ended_at is None
 

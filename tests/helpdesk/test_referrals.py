@@ -5,7 +5,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from helpdesk import cases, referrals
+from helpdesk import referrals
 from helpdesk.models import Referral, ReferralEvent
 from helpdesk.referrals import ReferralError
 from resources.models import Organisation
@@ -115,7 +115,7 @@ def test_a_passed_follow_up_reminds_the_volunteer_once(
 
 def test_retention_removes_referral_text_and_keeps_the_facts(referral, volunteer):
     referral = sent(referral, volunteer)
-    cases.destroy_content(case=referral.case, by_submitter=True)
+    referral.case.destroy_content(by_submitter=True)
     referral.refresh_from_db()
     assert referral.body == "" and referral.subject == ""
     assert referral.status == S.SENT and referral.sent_at and referral.organisation.slug == "org"

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from helpdesk import casework, escalation, referrals, reports
+from helpdesk import escalation, referrals, reports
 from helpdesk.models import Case, Referral
 from helpdesk.roles import Role
 from resources.models import Language, Need, Organisation
@@ -180,9 +180,7 @@ def test_drill_down_gives_the_cases_behind_a_number(fixture):
     assert cases(status="overdue") == ({arabic, persian}, 0)
     assert cases(status="completed", country="BE") == (set(), 0)
     assert cases() == ({arabic, persian}, 0)
-    from helpdesk import cases as case_actions
-
-    case_actions.destroy_content(case=fixture["persian"], by_submitter=True)
+    fixture["persian"].destroy_content(by_submitter=True)
     assert cases(organisation=fixture["beta"]) == (set(), 1)
 
 
@@ -198,15 +196,15 @@ def desk(volunteer):
     with at(T0):
         first = new_case(need="leave", languages=("ar",))
     with at(T0 + timedelta(hours=2)):
-        casework.claim(case=first, user=volunteer)
+        first.claim(by=volunteer)
     with at(T0 + timedelta(hours=4)):
-        casework.reply(case=first, user=volunteer, body="We are here.")
+        first.reply("We are here.", by=volunteer)
     with at(T0 + DAY):
         new_case(need="asylum-be", languages=("fa", "en"))
     with at(T0 + 7 * DAY):
         third = new_case(need="leave", languages=("ar",))
     with at(T0 + 7 * DAY + timedelta(hours=10)):
-        casework.claim(case=third, user=volunteer)
+        third.claim(by=volunteer)
     Case.objects.filter(pk=first.pk).update(escalated_at=T0 + 2 * DAY)
 
 

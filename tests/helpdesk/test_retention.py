@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import TestCase
 
-from helpdesk import cases, casework, retention, tasks
+from helpdesk import retention, tasks
 from helpdesk.models import Case, CloseReason, Message, Note
 from tests.helpdesk.test_pool import CANARY, START, routed, trained
 
@@ -27,13 +27,11 @@ def closed_case(*, on, reason=CloseReason.RESOLVED) -> Case:
     """A case with a conversation and a note, closed by its volunteer."""
     with time_machine.travel(on - timedelta(days=3), tick=False):
         case = routed()
-        cases.add_submitter_message(case=case, body=f"More: {CANARY}")
-        casework.add_note(case=case, user=case.volunteer, body=f"Note: {CANARY}")
-        casework.reply(case=case, user=case.volunteer, body="We can help.")
+        case.add_submitter_message(f"More: {CANARY}")
+        case.add_note(f"Note: {CANARY}", by=case.volunteer)
+        case.reply("We can help.", by=case.volunteer)
     with time_machine.travel(on, tick=False):
-        casework.change_status(
-            case=case, user=case.volunteer, status=Case.Status.CLOSED, reason=reason
-        )
+        case.set_status(Case.Status.CLOSED, by=case.volunteer, reason=reason)
     return case
 
 
@@ -67,7 +65,7 @@ def test_an_open_case_is_purged_when_the_submitter_stays_away(db):
         gone = routed()
         back = routed()
     with time_machine.travel(START + timedelta(days=100), tick=False):
-        cases.note_submitter_visit(case=back, language="ar")
+        back.note_submitter_visit(language="ar")
 
     assert purge_at(START + timedelta(days=179)) == 0
     assert purge_at(START + timedelta(days=180, minutes=1)) == 1
@@ -83,7 +81,7 @@ def test_purging_twice_changes_nothing(db):
     trained("amira@example.org")
     deleted = routed()
     with time_machine.travel(START, tick=False):
-        cases.destroy_content(case=deleted, by_submitter=True)
+        deleted.destroy_content(by_submitter=True)
     closed_case(on=START)
 
     assert purge_at(START + timedelta(days=91)) == 1

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Q
 
-from helpdesk import casework, routing
-from helpdesk.models import Assignment, Case, User
+from helpdesk import dispatch, routing
+from helpdesk.models import Assignment, Case, CaseRefused, User
 from tests.helpdesk.test_pool import routed, trained
 
 pytestmark = pytest.mark.services
@@ -40,7 +40,7 @@ def race(jobs: list[Callable[[], object]]) -> list[BaseException]:
                     job = pending.pop()
                 try:
                     job()
-                except casework.CaseworkError:
+                except CaseRefused:
                     pass  # a claim that lost the race is refused politely: that is fine
                 except BaseException as error:  # reported by the test, not lost in a thread
                     errors.append(error)
@@ -59,7 +59,7 @@ def race(jobs: list[Callable[[], object]]) -> list[BaseException]:
 def claim(case_id: int, user_id: int) -> Callable[[], None]:
     def job() -> None:
         user = User.objects.select_related("profile").get(pk=user_id)
-        casework.claim(case=Case.objects.get(pk=case_id), user=user)
+        Case.objects.get(pk=case_id).claim(by=user)
 
     return job
 
@@ -74,7 +74,7 @@ def test_concurrent_routings_drains_and_claims_never_exceed_capacity(transaction
     rng = random.Random(5)
     jobs: list[Callable[[], object]] = []
     for case_id in case_ids:
-        jobs += [lambda case_id=case_id: routing.route_case(case_id)] * 2
+        jobs += [lambda case_id=case_id: dispatch.route_case(case_id)] * 2
         jobs.append(claim(case_id, rng.choice(volunteers).pk))
     jobs += [routing.drain_pool] * 4
     rng.shuffle(jobs)

@@ -46,14 +46,15 @@ def test_the_case_filter_renders_as_djangos_select_does(volunteer, coordinator, 
 
 
 def test_the_workspace_forms_render_as_djangos_select_does(volunteer):
+    case = new_case(volunteer=trained(volunteer))
     for make in (
         lambda: StatusForm(initial={"status": "waiting", "reason": ""}),
-        lambda: ReassignForm(initial={"volunteer": volunteer.pk}),
+        lambda: ReassignForm(case=case, initial={"volunteer": volunteer.pk}),
         lambda: StatusForm({"status": "closed"}),
     ):
         assert rendered(make()) == rendered(with_djangos_select(make()))
     assert f'<option value="{volunteer.pk}" selected>' in str(
-        ReassignForm(initial={"volunteer": volunteer.pk})["volunteer"]
+        ReassignForm(case=case, initial={"volunteer": volunteer.pk})["volunteer"]
     )
 
 
@@ -77,4 +78,6 @@ def test_staff_are_listed_as_everywhere_else_by_name_or_email(volunteer, coordin
     options = dict(CaseFilterForm().fields["volunteer"].choices)
     assert options[volunteer.pk] == str(volunteer) == "Vic Okafor"
     assert options[coordinator.pk] == str(coordinator) == coordinator.email
-    assert dict(ReassignForm().fields["volunteer"].choices)[volunteer.pk] == "Vic Okafor"
+    case = new_case(languages=("ar",))
+    handover = dict(ReassignForm(case=case).fields["volunteer"].choices)
+    assert handover[volunteer.pk].startswith("Vic Okafor — ")

@@ -5,7 +5,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk import cases, casework
 from helpdesk.models import Case, Message
 from intake import receipts
 from tests.intake.conftest import CANARY, receipt_in
@@ -18,7 +17,8 @@ def open_case(client: Client, receipt: str):
 def test_a_receipt_opens_the_inbox_and_staff_replies_appear(submit, client, volunteer):
     receipt = receipt_in(submit())
     case = Case.objects.get()
-    cases.reply_to_submitter(case=case, user=volunteer, body="Hello, we read your message.")
+    case.claim(by=volunteer)
+    case.reply("Hello, we read your message.", by=volunteer)
 
     visitor = Client()
     response = open_case(visitor, receipt)
@@ -32,15 +32,15 @@ def test_a_receipt_opens_the_inbox_and_staff_replies_appear(submit, client, volu
 def test_shared_guidance_reads_as_a_page_not_as_markdown(submit, volunteer):
     receipt = receipt_in(submit())
     case = Case.objects.get()
-    casework.share_guidance(
-        case=case,
-        user=volunteer,
+    case.claim(by=volunteer)
+    case.share_guidance(
+        by=volunteer,
         title="بعد الرفض",
         text="## الاستئناف\n\nاتصل بـ [محامٍ](https://www.avocats.be/fr/aide-juridique) **اليوم**.",
         language="ar",
     )
     # What the person typed is never rendered as Markdown, even when it looks like it.
-    cases.add_submitter_message(case=case, body="**not bold** [not a link](https://x.example)")
+    case.add_submitter_message("**not bold** [not a link](https://x.example)")
 
     visitor = Client()
     open_case(visitor, receipt)
@@ -156,7 +156,8 @@ def test_leaving_ends_the_inbox(submit):
 def test_deleting_destroys_content_and_keeps_statistics(submit, volunteer):
     receipt = receipt_in(submit())
     case = Case.objects.get()
-    cases.reply_to_submitter(case=case, user=volunteer, body="A reply")
+    case.claim(by=volunteer)
+    case.reply("A reply", by=volunteer)
     visitor = Client()
     open_case(visitor, receipt)
     confirm = visitor.get(reverse("intake:delete"))

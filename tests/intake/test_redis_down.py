@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from kombu.exceptions import OperationalError as BrokerError
 
-from helpdesk import routing
+from helpdesk import pool
 from helpdesk.cache import FallbackRedisCache
 from helpdesk.models import Case
 from tests.conftest import train
@@ -86,11 +86,11 @@ def test_a_case_whose_routing_could_not_be_queued_is_routed_by_the_sweep(
     receipt_in(response)
     case = Case.objects.get()
     assert case.needs_routing and case.volunteer is None
-    routing.sweep()
+    pool.sweep()
     case.refresh_from_db()
     assert not case.needs_routing
     assert case.volunteer == volunteer
-    routing.sweep()  # a second sweep changes nothing
+    pool.sweep()  # a second sweep changes nothing
     assert case.assignments.count() == 1
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from helpdesk.routing import reclaim_unopened
+from helpdesk.pool import reclaim_unopened
 
 
 class Command(BaseCommand):

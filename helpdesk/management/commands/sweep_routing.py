@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from helpdesk.routing import sweep
+from helpdesk.pool import sweep
 
 
 class Command(BaseCommand):
