@@ -5,12 +5,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from helpdesk import team
 from helpdesk.models import Case, Message
 from helpdesk.roles import Role
 from resources.loader import load_resources
 from tests.browser.conftest import assert_accessible, screenshot
 from tests.conftest import PASSWORD, make_staff, totp_code
-from tests.helpdesk.test_desk import new_case, trained
+from tests.helpdesk.test_desk import away, new_case, trained
 
 
 def sign_in(page, base, user):
@@ -26,6 +27,9 @@ def sign_in(page, base, user):
 def test_a_volunteers_day(transactional_db, live_server, page):
     load_resources()
     amira = trained(make_staff("amira@example.org", Role.VOLUNTEER, first_name="Amira"))
+    # It came in while she was on a break: nobody else could take it, so it waits in the
+    # pool, and she takes it anyway.
+    team.pause(user=amira, until=timezone.localdate() + timedelta(days=1), return_cases=False)
     case = new_case(need="leave", languages=("ar", "en"), urgent=True)
 
     sign_in(page, live_server.url, amira)
@@ -62,7 +66,8 @@ def test_a_coordinators_day(transactional_db, live_server, page):
     cora = trained(make_staff("cora@example.org", Role.COORDINATOR, first_name="Cora"))
     amira = trained(make_staff("amira@example.org", Role.VOLUNTEER, first_name="Amira"))
     lotte = trained(make_staff("lotte@example.org", Role.VOLUNTEER, first_name="Lotte"))
-    case = new_case(volunteer=amira)
+    with away(cora, lotte):
+        case = new_case(volunteer=amira)
 
     sign_in(page, live_server.url, cora)
     page.goto(live_server.url + "/desk/cases/?urgent=no")

@@ -13,7 +13,7 @@ from helpdesk.models import Message, Note, Referral
 from helpdesk.sessions import SEEN_KEY
 from resources.matching import match
 from resources.models import Organisation
-from tests.helpdesk.test_desk import new_case, trained
+from tests.helpdesk.test_desk import away, new_case, trained
 
 MAX_QUERIES = 10
 
@@ -41,8 +41,9 @@ def test_a_volunteers_lists_cost_the_same_with_many_cases(volunteer_client, volu
     def grow(n: int) -> int:
         for _ in range(n):
             new_case(volunteer=volunteer)  # theirs
-            new_case(languages=("fa", "ar"))  # in their pool
-            new_case(languages=("ru",))  # in nobody's pool of theirs
+            with away(volunteer):
+                new_case(languages=("fa", "ar"))  # in their pool
+                new_case(languages=("ru",))  # in nobody's pool of theirs
         return queries(volunteer_client, url)
 
     few, many = grow(1), grow(30)
@@ -51,7 +52,7 @@ def test_a_volunteers_lists_cost_the_same_with_many_cases(volunteer_client, volu
 
 
 def test_the_coordinators_lists_cost_the_same_with_many_cases(coordinator_client, volunteer):
-    trained(volunteer)
+    trained(volunteer, capacity=100)
     urls = [
         reverse("pool"),
         reverse("all_cases"),
@@ -62,7 +63,8 @@ def test_the_coordinators_lists_cost_the_same_with_many_cases(coordinator_client
 
     def grow(n: int) -> list[int]:
         for _ in range(n):
-            new_case(languages=("fa", "ar"))
+            with away(volunteer):
+                new_case(languages=("fa", "ar"))
             new_case(volunteer=volunteer, languages=("ar",))
         cache.delete(access.SHORTAGE_KEY)  # the full cost: the shortage table made anew
         return [queries(coordinator_client, url, shared_cache=False) for url in urls]
@@ -204,10 +206,12 @@ def test_a_long_list_says_more_than_instead_of_counting_everything(coordinator_c
 def test_the_pool_hint_stops_counting(volunteer_client, volunteer, monkeypatch):
     trained(volunteer, languages=("ar",), needs=("leave",))
     monkeypatch.setattr(views, "POOL_HINT_LIMIT", 2)
-    new_case()
-    new_case()
+    with away(volunteer):
+        new_case()
+        new_case()
     assert "2 cases wait in the pool" in volunteer_client.get(reverse("desk")).content.decode()
-    new_case()
+    with away(volunteer):
+        new_case()
     page = volunteer_client.get(reverse("desk")).content.decode()
     assert "Cases waiting in the pool for someone like you: more than 2." in page
 

@@ -192,15 +192,17 @@ def desk(volunteer):
     """Week 10: an Arabic 'leave' case at T0, claimed after 2 hours, answered after 4,
     escalated on day 2; a Persian 'asylum-be' case on day 1 nobody takes. Week 11: an
     Arabic 'leave' case on day 7, claimed after 10 hours, never answered."""
-    trained(volunteer, languages=("ar", "en"), needs=("leave",), capacity=5)
+    # Trained after the cases came in: routing found nobody, and they waited in the pool.
     with at(T0):
         first = new_case(need="leave", languages=("ar",))
+    trained(volunteer, languages=("ar", "en"), needs=("leave",), capacity=5)
     with at(T0 + timedelta(hours=2)):
         first.claim(by=volunteer)
     with at(T0 + timedelta(hours=4)):
         first.reply("We are here.", by=volunteer)
     with at(T0 + DAY):
         new_case(need="asylum-be", languages=("fa", "en"))
+    volunteer.profile.needs.clear()  # out of training for a week: nobody takes the next
     with at(T0 + 7 * DAY):
         third = new_case(need="leave", languages=("ar",))
     with at(T0 + 7 * DAY + timedelta(hours=10)):
