@@ -150,6 +150,7 @@ class ReassignForm(forms.Form):
     )
 
     def __init__(self, *args, case: Case, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "handover_%s")  # the status form has a "reason" too
         super().__init__(*args, **kwargs)
         self.case = case
         self.fields["volunteer"].choices = [

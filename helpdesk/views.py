@@ -472,7 +472,9 @@ def template_values(case: Case, template, user) -> dict[str, str]:
 
 @staff_required
 def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
-    case = access.case_for(request, reference, action=AccessLogEntry.Action.VIEW)
+    # Showing the form is a view of the case; sending it is logged as the referral.
+    viewed = AccessLogEntry.Action.VIEW if request.method != "POST" else ""
+    case = access.case_for(request, reference, action=viewed)
     refusal = case.refusal(AccessLogEntry.Action.REFERRAL, request.user)
     if refusal is not None:
         return refused(request, case, refusal)

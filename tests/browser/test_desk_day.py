@@ -94,3 +94,45 @@ def test_a_coordinators_day(transactional_db, live_server, page):
     amira.profile.refresh_from_db()
     assert amira.profile.paused_until == until
     screenshot(page, "desk-07-team-after-pause")
+
+
+def test_a_hand_over_that_does_not_fit_asks_for_a_reason(transactional_db, live_server, page):
+    cora = make_staff("cora@example.org", Role.COORDINATOR, first_name="Cora")
+    amira = trained(make_staff("amira@example.org", Role.VOLUNTEER, first_name="Amira"))
+    farid = trained(
+        make_staff("farid@example.org", Role.VOLUNTEER, first_name="Farid"),
+        languages=("fa",),
+        needs=("stay-safe",),
+    )
+    case = new_case(need="leave", languages=("ar",), volunteer=amira)
+
+    sign_in(page, live_server.url, cora)
+    page.goto(live_server.url + f"/desk/cases/{case.reference}/")
+    choice = page.get_by_label("Give the case to")
+    # The list says, for each person, their languages, needs and load, and why they
+    # do not fit.
+    option = choice.locator(f"option[value='{farid.pk}']").inner_text()
+    assert "fa" in option and "stay-safe" in option and "0/3" in option
+    assert "does not fit" in option
+    choice.select_option(str(farid.pk))
+    page.get_by_role("button", name="Hand over").click()
+
+    warning = page.locator("#hand-over .errors")
+    assert "Farid does not fit this case" in warning.inner_text()
+    assert "speaks none of the person's languages" in warning.inner_text()
+    assert_accessible(page)
+    page.locator("#hand-over").scroll_into_view_if_needed()
+    path = screenshot(page, "desk-08-hand-over-warning")
+    page.locator("#hand-over").screenshot(path=str(path.with_name("desk-08-hand-over-form.png")))
+    case.refresh_from_db()
+    assert case.volunteer == amira
+
+    page.get_by_label("Why this person, although they do not fit").fill(
+        "Farid reads Arabic well; Amira is away for two weeks."
+    )
+    page.get_by_role("button", name="Hand over").click()
+    assert page.get_by_text("The case has been handed over.").is_visible()
+    assert page.get_by_text("Farid reads Arabic well").is_visible()  # in the notes
+    screenshot(page, "desk-09-handed-over-with-reason")
+    case.refresh_from_db()
+    assert case.volunteer == farid

@@ -272,7 +272,8 @@ def test_coordinators_see_where_volunteers_are_missing(coordinator_client, volun
     assert "yes, but at capacity" in page
 
 
-# What an allowed user gets from each page: GET, then an empty POST.
+# What an allowed user gets from each page: GET, then an empty POST, on a case its
+# volunteer holds.
 ALLOWED = {
     "desk": (200, 405),
     "pool": (200, 405),
@@ -286,8 +287,19 @@ ALLOWED = {
     "case_status": (405, 400),
     "case_share": (405, 404),  # no such guidance piece
     "case_reassign": (405, 302),  # an empty choice returns the case to the pool
+    "case_reopen": (405, 409),  # it is not closed
     "case_log": (200, 405),
 }
+# The same on a closed case: whatever would write is refused (409) before anything else
+# is looked at; only reopening goes through. With its content destroyed, not even that.
+CLOSED = {
+    **ALLOWED,
+    **{name: (405, 409) for name in ("case_reply", "case_note", "case_status", "case_share")},
+    "case_reassign": (405, 409),
+    "case_reopen": (405, 302),
+}
+DESTROYED = {**CLOSED, "case_reopen": (405, 409)}
+BY_STATE = {"held": ALLOWED, "closed": CLOSED, "destroyed": DESTROYED}
 COORDINATOR_ONLY = {"all_cases", "team", "invite_staff", "case_reassign", "case_log"}
 
 
@@ -296,10 +308,16 @@ COORDINATOR_ONLY = {"all_cases", "team", "invite_staff", "case_reassign", "case_
 @pytest.mark.parametrize(
     "who", ["anonymous", "unenrolled", "wrong_volunteer", "volunteer", "coordinator"]
 )
-def test_permission_matrix(client, db, name, method, who):
-    """Every desk page, every role, both methods: who gets in, and who gets nothing."""
+@pytest.mark.parametrize("state", sorted(BY_STATE))
+def test_permission_matrix(client, db, name, method, who, state):
+    """Every desk page, every role, both methods, a case held, closed or destroyed: who
+    gets in, and who gets nothing."""
     owner = trained(make_staff("owner@example.org", Role.VOLUNTEER))
     case = new_case(volunteer=owner)
+    if state == "closed":
+        case.close("resolved", by=owner)
+    elif state == "destroyed":
+        case.destroy_content(by_submitter=True)
     people = {
         "unenrolled": make_staff("plain@example.org", Role.VOLUNTEER, mfa=False),
         "wrong_volunteer": trained(make_staff("wrong@example.org", Role.VOLUNTEER)),
@@ -311,7 +329,7 @@ def test_permission_matrix(client, db, name, method, who):
     needs_case = name == "case" or name.startswith("case_")
     response = getattr(client, method)(reverse(name, args=[case.reference] if needs_case else []))
     code = response.status_code
-    allowed = ALLOWED[name][0 if method == "get" else 1]
+    allowed = BY_STATE[state][name][0 if method == "get" else 1]
     if who == "anonymous":
         assert code == 302 and response.url.startswith(reverse("account_login"))
     elif who == "unenrolled":
