@@ -1,8 +1,12 @@
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk import mfa
 from helpdesk.models import Case, CloseReason, Referral, User
 from helpdesk.roles import Role
 from helpdesk.widgets import PrerenderedSelect
@@ -24,6 +28,26 @@ class StaffChoiceIterator(forms.models.ModelChoiceIterator):
 
 class StaffChoiceField(forms.ModelChoiceField):
     iterator = StaffChoiceIterator
+
+
+class TOTPCodeOnceMixin:
+    """allauth's code forms, with a TOTP code accepted once in all the time it is valid
+    (helpdesk/mfa.py). Claiming the code is part of checking it, as in allauth."""
+
+    def clean_code(self) -> str:
+        code = super().clean_code()
+        totp = self.authenticator.type == Authenticator.Type.TOTP
+        if totp and not mfa.claim_totp_code(self.authenticator, code):
+            raise get_mfa_adapter().validation_error("incorrect_code")
+        return code
+
+
+class MFAAuthenticateForm(TOTPCodeOnceMixin, AuthenticateForm):
+    pass
+
+
+class MFAReauthenticateForm(TOTPCodeOnceMixin, ReauthenticateForm):
+    pass
 
 
 class InviteForm(forms.Form):

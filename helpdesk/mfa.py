@@ -3,18 +3,34 @@
 allauth offers TOTP and recovery codes but lets a signed-in user go anywhere without
 them. `RequireMFAMiddleware` closes that: a signed-in user whose session has not passed
 a second factor reaches only enrolment, re-authentication and logout.
+
+A TOTP code counts once: allauth remembers a used code for one 30-second period, while
+with a tolerance of one step a code stays valid for up to 90 seconds. Haven remembers
+the last time step accepted for each authenticator, in its row, and refuses any code of
+that step or an earlier one (RFC 6238, section 5.2).
 """
 
 from __future__ import annotations
+
+import hmac
+import time
 
 from allauth.account.internal.flows.login import (
     AUTHENTICATION_METHODS_SESSION_KEY,
     record_authentication,
 )
+from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from allauth.mfa.utils import decrypt as decrypt_secret
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -53,10 +69,52 @@ def has_totp(user) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
+LAST_STEP_KEY = "haven_last_step"
+
+
+def current_step() -> int:
+    return int(time.time()) // mfa_settings.TOTP_PERIOD
+
+
+def totp_step(authenticator: Authenticator, code: str) -> int | None:
+    """The time step, within the tolerance, whose code `code` is; None if none."""
+    secret = decrypt_secret(authenticator.data["secret"])
+    code = "".join(code.split())
+    for step in yield_hotp_counters_from_time():
+        if hmac.compare_digest(format_hotp_value(hotp_value(secret, step)), code):
+            return step
+    return None
+
+
+def _remember_step(authenticator: Authenticator, step: int) -> bool:
+    """Record `step` as used; False if it, or a later step, was used already."""
+    with transaction.atomic():
+        row = Authenticator.objects.select_for_update().get(pk=authenticator.pk)
+        if step <= row.data.get(LAST_STEP_KEY, -1):
+            return False
+        row.data = {**row.data, LAST_STEP_KEY: step}
+        row.save(update_fields=["data"])
+    authenticator.data = row.data
+    return True
+
+
+def claim_totp_code(authenticator: Authenticator, code: str) -> bool:
+    """Accept a valid TOTP code once: its step must be later than the last one used."""
+    step = totp_step(authenticator, code)
+    return step is not None and _remember_step(authenticator, step)
+
+
+def remember_enrolment_step(authenticator: Authenticator) -> None:
+    """The code typed to enrol was of this step (or near it): it cannot sign in later."""
+    _remember_step(authenticator, current_step())
+
+
 def record_enrolment(sender, request: HttpRequest, user, authenticator, **kwargs) -> None:
     """Entering a valid code to enrol proves the factor, just as a login does."""
-    if authenticator.type == Authenticator.Type.TOTP and request is not None:
-        record_authentication(request, user, method="mfa", type=authenticator.type)
+    if authenticator.type == Authenticator.Type.TOTP:
+        remember_enrolment_step(authenticator)
+        if request is not None:
+            record_authentication(request, user, method="mfa", type=authenticator.type)
 
 
 class RequireMFAMiddleware:

@@ -286,11 +286,16 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/10m/user",
 }
 MFA_ADAPTER = "helpdesk.mfa.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "helpdesk.forms.MFAAuthenticateForm",
+    "reauthenticate": "helpdesk.forms.MFAReauthenticateForm",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("SITE_NAME", "") or "Haven"
 MFA_RECOVERY_CODE_COUNT = 10
 # Accept the code of the 30-second step before and after the current one: phones drift,
-# and a code typed as the step turns must not fail. A used code is still refused.
+# and a code typed as the step turns must not fail. A used code is refused for all that
+# time, and longer: no code of a step already used counts again (helpdesk/mfa.py).
 MFA_TOTP_TOLERANCE = 1
 
 # The anonymous side.
