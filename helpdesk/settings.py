@@ -277,6 +277,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_NOTIFICATIONS = False
+# A reset asked for an address without an account sends nothing: otherwise anyone could
+# make the desk write to a mailbox someone else watches.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_RATE_LIMITS = {
     # per address (a keyed hash of it, see helpdesk/addresses.py) and per account
     "login_failed": ENV.get("LOGIN_FAILED_RATE_LIMIT", "") or "10/10m/ip,5/15m/key",
