@@ -9,6 +9,7 @@ class HelpdeskConfig(AppConfig):
     def ready(self) -> None:
         from allauth.mfa.signals import authenticator_added
 
+        from helpdesk import checks  # noqa: F401 - registers Haven's system checks
         from helpdesk.mfa import record_enrolment
 
         authenticator_added.connect(record_enrolment, dispatch_uid="haven_record_enrolment")

@@ -105,6 +105,26 @@ def encrypted_fields(model: type[models.Model]) -> list[str]:
     ]
 
 
+def read_key_canary():
+    """The canary row, or None where none is stored yet; raises ImproperlyConfigured when
+    the configured keys cannot read it. Writes nothing."""
+    from helpdesk.models import EncryptionCanary
+
+    try:
+        canary = EncryptionCanary.objects.filter(pk=1).first()
+    except DatabaseError:
+        return None  # not migrated yet: there is nothing stored to protect
+    except DecryptionError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY cannot read the data already stored in this database. "
+            "Start with the key that encrypted it (older keys may follow the newest, "
+            "comma-separated) and run `manage.py rotate_keys` before removing any."
+        ) from None
+    if canary is not None and canary.value != CANARY_TEXT:
+        raise ImproperlyConfigured("The encryption canary holds unexpected content.")
+    return canary
+
+
 def verify_key_canary() -> None:
     """Refuse to start with keys that cannot read the data already stored.
 
@@ -114,20 +134,11 @@ def verify_key_canary() -> None:
     """
     from helpdesk.models import EncryptionCanary
 
-    try:
-        canary = EncryptionCanary.objects.filter(pk=1).first()
-    except DatabaseError:
-        return  # not migrated yet: there is nothing stored to protect
-    except DecryptionError:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY cannot read the data already stored in this database. "
-            "Start with the key that encrypted it (older keys may follow the newest, "
-            "comma-separated) and run `manage.py rotate_keys` before removing any."
-        ) from None
-    if canary is None:
-        EncryptionCanary.objects.get_or_create(pk=1, defaults={"value": CANARY_TEXT})
-    elif canary.value != CANARY_TEXT:
-        raise ImproperlyConfigured("The encryption canary holds unexpected content.")
+    if read_key_canary() is None:
+        try:
+            EncryptionCanary.objects.get_or_create(pk=1, defaults={"value": CANARY_TEXT})
+        except DatabaseError:
+            return  # not migrated yet
 
 
 def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:

@@ -5,6 +5,7 @@ same functions production uses, and a sign-in that goes through the real allauth
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -29,6 +30,9 @@ from resources import cache as library_cache
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+# A Celery worker in a process of its own, as tests of the real worker start it.
+CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo",
+                 "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
 SERVICES = os.environ.get("HAVEN_TEST_SERVICES") == "1"
 
 

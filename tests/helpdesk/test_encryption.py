@@ -17,6 +17,7 @@ from django.db import connection
 
 from helpdesk.encryption import DecryptionError, decrypt, encrypt, verify_key_canary
 from helpdesk.models import EncryptionCanary
+from tests.conftest import CELERY_WORKER
 
 OLD = settings.FIELD_ENCRYPTION_KEY[0]
 NEW = Fernet.generate_key().decode()
@@ -105,14 +106,20 @@ def run_python(code: str, var_dir, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_web_server_refuses_to_start_with_the_wrong_key(tmp_path):
-    migrate = (
-        "from django.core.management import execute_from_command_line as run; "
-        "run(['manage.py', 'migrate', '-v0'])"
-    )
-    assert run_python(migrate, tmp_path).returncode == 0
-    first = run_python("import helpdesk.wsgi", tmp_path)  # writes the canary
+def run_manage(var_dir, *args: str, **env) -> subprocess.CompletedProcess:
+    code = f"from django.core.management import execute_from_command_line as run; run({args!r})"
+    return run_python(code, var_dir, **env)
+
+
+def migrated_with_canary(var_dir) -> None:
+    """An embedded Haven in `var_dir` whose canary was written with its own key."""
+    assert run_manage(var_dir, "manage.py", "migrate", "-v0").returncode == 0
+    first = run_python("import helpdesk.wsgi", var_dir)  # writes the canary
     assert first.returncode == 0, first.stderr
+
+
+def test_the_web_server_refuses_to_start_with_the_wrong_key(tmp_path):
+    migrated_with_canary(tmp_path)
 
     wrong = run_python("import helpdesk.wsgi", tmp_path, FIELD_ENCRYPTION_KEY=OTHER)
     assert wrong.returncode != 0
@@ -128,3 +135,36 @@ def _local_key(var_dir) -> str:
     import json
 
     return json.loads((var_dir / "keys.json").read_text())["FIELD_ENCRYPTION_KEY"]
+
+
+def test_a_worker_with_the_wrong_key_exits_before_taking_a_task(tmp_path):
+    migrated_with_canary(tmp_path)
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HAVEN_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "FIELD_ENCRYPTION_KEY": OTHER,
+    }
+    worker = subprocess.run(  # noqa: S603
+        [*CELERY_WORKER, "--loglevel=INFO"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode != 0
+    output = worker.stdout + worker.stderr
+    assert "cannot read the data already stored" in output
+    assert "ready." not in output  # it never started consuming
+    assert OTHER not in output
+
+
+def test_deploy_checks_open_the_canary(tmp_path):
+    migrated_with_canary(tmp_path)
+    good = run_manage(tmp_path, "manage.py", "check", "--deploy")
+    assert good.returncode == 0, good.stderr
+    wrong = run_manage(tmp_path, "manage.py", "check", "--deploy", FIELD_ENCRYPTION_KEY=OTHER)
+    assert wrong.returncode != 0
+    assert "helpdesk.E001" in wrong.stderr
+    assert "cannot read the data already stored" in wrong.stderr
