@@ -169,6 +169,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A calm "try again in a minute" page (503) while the database is away.
     "intake.outage.DatabaseOutageMiddleware",
+    # no-store on staff responses, Clear-Site-Data when a session ends (helpdesk/headers.py)
+    "helpdesk.headers.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "helpdesk.sessions.StaffSessionTimeoutMiddleware",

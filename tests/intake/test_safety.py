@@ -86,3 +86,16 @@ def test_no_content_receipt_or_address_reaches_logs_or_tasks(
         assert secret not in str(queued)
     case_id = Case.objects.get().pk
     assert queued == [((case_id,), {})]  # the routing task gets an id, nothing else
+
+
+@pytest.mark.parametrize("how", ["leave", "delete"])
+def test_a_submitter_closing_their_inbox_clears_it(submit, how):
+    visitor = Client()
+    visitor.post(reverse("intake:follow_up"), {"receipt": receipt_in(submit())})
+    assert "Clear-Site-Data" not in visitor.get(reverse("intake:inbox"))
+    if how == "leave":
+        response = visitor.post(reverse("intake:leave"))
+    else:
+        response = visitor.post(reverse("intake:delete"), {"confirm": "yes"})
+    assert "cookies" in response["Clear-Site-Data"]
+    assert "storage" in response["Clear-Site-Data"]
