@@ -141,11 +141,24 @@ def verify_key_canary() -> None:
             return  # not migrated yet
 
 
+def _with_content(model: type[models.Model], queryset: models.QuerySet) -> models.QuerySet:
+    """Leave out rows whose content was destroyed: a case's, and its rows'."""
+    names = {field.name for field in model._meta.get_fields()}
+    if "content_destroyed_at" in names:
+        return queryset.filter(content_destroyed_at__isnull=True)
+    if "case" in names:
+        return queryset.filter(case__content_destroyed_at__isnull=True)
+    return queryset
+
+
 def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
     """Re-encrypt every encrypted value with the newest key; returns rows per model.
 
-    Safe to run twice and to interrupt: every value stays readable by the key set
-    throughout, and the canary is rotated last.
+    Safe to run twice, to interrupt, and while the desk works: every value stays
+    readable by the key set throughout; each batch is locked and read again inside its
+    transaction, so a row changed or destroyed meanwhile is written back as it is now,
+    never as it was; rows whose content was destroyed are left alone. The canary is
+    rotated last.
     """
     from allauth.mfa.models import Authenticator
 
@@ -157,32 +170,33 @@ def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
         if not names or model is EncryptionCanary:
             continue
         done = 0
-        queryset = model._base_manager.order_by("pk")
+        ids = _with_content(model, model._base_manager.order_by("pk")).values_list("pk", flat=True)
         last_pk = None
         while True:
-            page = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
-            rows = list(page[:batch_size])
-            if not rows:
+            page = ids if last_pk is None else ids.filter(pk__gt=last_pk)
+            batch = list(page[:batch_size])
+            if not batch:
                 break
             with transaction.atomic():
-                for row in rows:
+                locked = model._base_manager.select_for_update().filter(pk__in=batch)
+                for row in _with_content(model, locked).order_by("pk"):
                     row.save(update_fields=names)
-            done += len(rows)
-            last_pk = rows[-1].pk
+                    done += 1
+            last_pk = batch[-1]
         counts[model._meta.label] = done
 
     rotated = 0
-    for authenticator in Authenticator.objects.order_by("pk").iterator():
-        data = dict(authenticator.data)
-        changed = False
-        for key in ("secret", "seed"):
-            if key in data:
+    for pk in Authenticator.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            data = dict(authenticator.data)
+            keys = [key for key in ("secret", "seed") if key in data]
+            for key in keys:
                 data[key] = rotate(data[key])
-                changed = True
-        if changed:
-            authenticator.data = data
-            authenticator.save(update_fields=["data"])
-            rotated += 1
+            if keys:
+                authenticator.data = data
+                authenticator.save(update_fields=["data"])
+                rotated += 1
     counts[Authenticator._meta.label] = rotated
 
     canary = EncryptionCanary.objects.filter(pk=1).first()

@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -15,7 +16,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from helpdesk.encryption import DecryptionError, decrypt, encrypt, verify_key_canary
+from helpdesk.encryption import (
+    DecryptionError,
+    decrypt,
+    encrypt,
+    rotate_all_keys,
+    verify_key_canary,
+)
 from helpdesk.models import EncryptionCanary
 from tests.conftest import CELERY_WORKER
 
@@ -168,3 +175,70 @@ def test_deploy_checks_open_the_canary(tmp_path):
     assert wrong.returncode != 0
     assert "helpdesk.E001" in wrong.stderr
     assert "cannot read the data already stored" in wrong.stderr
+
+
+def destroyed_while_rotating(monkeypatch, case) -> threading.Thread:
+    """Destroy `case` from another connection at the moment rotation saves it, as a
+    submitter deleting their case (or the retention purge) would during `rotate_keys`.
+    Returns the thread doing it."""
+    from helpdesk.models import Case
+
+    save = Case.save
+    racer = threading.Thread(target=_destroy_and_close, args=(case.pk,))
+
+    def save_and_race(row, *args, **kwargs):
+        if row.pk == case.pk and not racer.is_alive() and racer.ident is None:
+            racer.start()
+            racer.join(timeout=2)  # a rotation holding the row's lock keeps it waiting
+        return save(row, *args, **kwargs)
+
+    monkeypatch.setattr(Case, "save", save_and_race)
+    return racer
+
+
+def _destroy_and_close(case_id: int) -> None:
+    from helpdesk import cases
+    from helpdesk.models import Case
+
+    try:
+        cases.destroy_content(case=Case.objects.get(pk=case_id), by_submitter=True)
+    finally:
+        connection.close()
+
+
+@pytest.mark.services
+def test_a_case_destroyed_during_rotation_never_gets_its_text_back(
+    transactional_db, settings, monkeypatch
+):
+    from helpdesk.models import Case, Message
+    from tests.helpdesk.test_desk import CANARY, new_case
+
+    assert connection.vendor == "postgresql"
+    case = new_case()
+    Message.objects.create(case=case, author=Message.Author.SUBMITTER, body=f"Hi {CANARY}")
+    racer = destroyed_while_rotating(monkeypatch, case)
+
+    settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
+    rotate_all_keys()
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+
+    case = Case.objects.get(pk=case.pk)
+    assert case.content_destroyed
+    assert case.description == ""
+    assert not Message.objects.filter(case=case).exists()
+
+
+def test_rotation_leaves_destroyed_cases_alone(db, settings):
+    from helpdesk import cases
+    from tests.helpdesk.test_desk import new_case
+
+    kept, destroyed = new_case(), new_case()
+    cases.destroy_content(case=destroyed, by_submitter=True)
+    settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
+    output = io.StringIO()
+    call_command("rotate_keys", stdout=output)
+    assert "helpdesk.Case: 1 rows re-encrypted" in output.getvalue()
+    settings.FIELD_ENCRYPTION_KEY = [NEW]
+    kept.refresh_from_db()
+    assert kept.description.startswith("Help me")
