@@ -5,7 +5,8 @@
   a list, a report or a CSV would otherwise sit in the browser's cache or a proxy's.
 - When a session ends (a staff member signs out or is signed out, a submitter closes
   their inbox) the browser is asked to clear the site's cache, cookies and storage.
-- A Permissions-Policy denies every powerful browser feature: no page needs one.
+- A Permissions-Policy denies every powerful browser feature (settings.PERMISSIONS_POLICY
+  says which, and the one exception).
 """
 
 from __future__ import annotations
@@ -48,4 +49,9 @@ class PrivacyHeadersMiddleware:
             response["Clear-Site-Data"] = CLEAR_SITE_DATA
         if was_signed_in or request.path_info.startswith(STAFF_PREFIXES):
             add_never_cache_headers(response)
+        response.setdefault("Permissions-Policy", permissions_policy())
         return response
+
+
+def permissions_policy() -> str:
+    return ", ".join(f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items())

@@ -328,6 +328,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Cookies a visitor's browser keeps: none outlives the visit. The CSRF cookie would
+# otherwise last a year from the first page (a trace on a device someone may inspect);
+# the language cookie is a session cookie by default, and no script needs either.
+CSRF_COOKIE_AGE = None
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION  # production is served over HTTPS only
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -439,6 +446,24 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
     }
 }
+# Every powerful browser feature denied to every origin (helpdesk/headers.py): no page
+# needs one. The one exception: "Copy the code" on the receipt page writes the receipt
+# to the clipboard, on this site only.
+PERMISSIONS_POLICY = {
+    **dict.fromkeys(
+        [
+            "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics",
+            "camera", "clipboard-read", "display-capture", "encrypted-media", "fullscreen",
+            "gamepad", "geolocation", "gyroscope", "hid", "identity-credentials-get",
+            "idle-detection", "local-fonts", "magnetometer", "microphone", "midi",
+            "otp-credentials", "payment", "picture-in-picture", "publickey-credentials-create",
+            "publickey-credentials-get", "screen-wake-lock", "serial", "storage-access", "usb",
+            "web-share", "window-management", "xr-spatial-tracking",
+        ],
+        "()",
+    ),
+    "clipboard-write": "(self)",
+}  # fmt: skip
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -132,11 +132,16 @@ def follow_up(request: HttpRequest) -> HttpResponse:
             open_inbox(request, case)
             translation.activate(case.language)
             response = redirect("intake:inbox")
+            # As Django's set_language view sets it, from the same settings.
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
                 case.language,
-                samesite="Lax",
-                secure=request.is_secure(),
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
             return response
     status = 400 if form.errors else 200

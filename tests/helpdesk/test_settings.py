@@ -37,6 +37,8 @@ print(json.dumps({
     "secret": settings.SECRET_KEY,
     "ssl": getattr(settings, "SECURE_SSL_REDIRECT", False),
     "email_host": getattr(settings, "EMAIL_HOST", ""),
+    "language_cookie_secure": settings.LANGUAGE_COOKIE_SECURE,
+    "csrf_cookie_age": settings.CSRF_COOKIE_AGE,
 }))
 """
 
@@ -104,6 +106,8 @@ def test_production_reads_everything_from_the_environment(tmp_path):
     assert values["email_host"] == "smtp.example.org"
     assert values["keys"] == [PRODUCTION["FIELD_ENCRYPTION_KEY"], old]
     assert values["ssl"] is True
+    assert values["language_cookie_secure"] is True
+    assert values["csrf_cookie_age"] is None  # gone when the browser closes
     assert not (tmp_path / "var" / "keys.json").exists()
 
 
