@@ -59,3 +59,11 @@ class AccountAdapter(DefaultAccountAdapter):
             if not Authenticator.objects.filter(user=user).exists():
                 return False
         return super().is_reauthentication_required(app=app, **kwargs)
+
+
+def follow_email_change(user) -> None:
+    """A coordinator changed `user`'s address: allauth's records of the old one go, so
+    that no reset link can be sent to it any more."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.accounts import follow_email_change
 from helpdesk.models import Invitation, User, VolunteerProfile
 
 
@@ -21,6 +22,14 @@ class StaffAdmin(UserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})
     ]
     readonly_fields = ["last_login", "date_joined"]
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            if "email" in form.changed_data:
+                follow_email_change(obj)
+        else:
+            User.objects.save_new(obj)  # with its volunteer profile, as every account
 
 
 @admin.register(VolunteerProfile)

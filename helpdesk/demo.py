@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from helpdesk.models import User, VolunteerProfile
+from helpdesk.models import User
 from helpdesk.roles import Role
 from resources.models import Language, Need
 
@@ -67,12 +67,12 @@ def load_demo_staff() -> list[User]:
             user = User.objects.create_user(
                 staff.email, DEMO_PASSWORD, role=staff.role, first_name=staff.first_name
             )
+            user.profile.capacity = staff.capacity
+            user.profile.save(update_fields=["capacity"])
         EmailAddress.objects.get_or_create(
             user=user, email=staff.email, defaults={"primary": True, "verified": True}
         )
-        profile, _ = VolunteerProfile.objects.get_or_create(
-            user=user, defaults={"capacity": staff.capacity}
-        )
+        profile = user.profile
         profile.languages.set(Language.objects.filter(code__in=staff.languages))
         profile.needs.set(Need.objects.filter(slug__in=staff.needs))
         if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from helpdesk.models import Invitation, User, VolunteerProfile
+from helpdesk.models import Invitation, User
 from helpdesk.roles import Role
 
 
@@ -70,7 +70,6 @@ def accept_invitation(*, token: str, password: str, first_name: str = "") -> Use
         user = User.objects.create_user(
             invitation.email, password, role=invitation.role, first_name=first_name
         )
-        VolunteerProfile.objects.create(user=user)
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
     return user

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +21,15 @@ class UserManager(BaseUserManager):
             raise ValueError("Staff accounts need an email address.")
         user = self.model(email=self.normalize_email(email).lower(), **fields)
         user.set_password(password)
-        user.save(using=self._db)
+        return self.save_new(user)
+
+    def save_new(self, user: User) -> User:
+        """Save a new staff account with its volunteer profile: routing, the team page
+        and "My availability" all read it. Every account is made here: by invitation,
+        in the admin, by createsuperuser, by the demo loader and in the tests."""
+        with transaction.atomic(using=self._db):
+            user.save(using=self._db)
+            VolunteerProfile.objects.create(user=user)
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:

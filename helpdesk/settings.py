@@ -165,6 +165,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # NUL characters and ids beyond 64 bits get a 400 here (helpdesk/edge.py)
+    "helpdesk.edge.HostileInputMiddleware",
     "helpdesk.csrf.NoReferrerCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A calm "try again in a minute" page (503) while the database is away.

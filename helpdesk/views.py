@@ -110,7 +110,8 @@ class BoundedPaginator(Paginator):
     def __init__(self, object_list, per_page: int, *, number, ahead: int) -> None:
         super().__init__(object_list, per_page)
         try:
-            start = (max(int(number), 1) - 1) * per_page
+            # No page past a billion: the count's LIMIT must stay within 64 bits.
+            start = (min(max(int(number), 1), 10**9) - 1) * per_page
         except (TypeError, ValueError):
             start = 0
         self.limit = start + ahead
@@ -390,6 +391,13 @@ def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         return redirect("team")
     return render(request, "helpdesk/team_member.html", {"form": form, "profile": profile})
+
+
+@staff_required
+def email_address(request: HttpRequest) -> HttpResponse:
+    """Where password resets and set-up links are sent is changed by a coordinator (in
+    the admin), never from a session: whoever held one could take the account."""
+    return render(request, "account/email.html")
 
 
 @staff_required

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk.models import User, VolunteerProfile
+from helpdesk.models import User
 from helpdesk.roles import Role
 from resources import cache as library_cache
 
@@ -95,7 +95,6 @@ def _fresh_cache():
 
 def make_staff(email: str, role: Role, *, mfa: bool = True, first_name: str = "") -> User:
     user = User.objects.create_user(email, PASSWORD, role=role, first_name=first_name)
-    VolunteerProfile.objects.create(user=user)
     if mfa:
         TOTP.activate(user, generate_totp_secret())
     return user
