@@ -48,6 +48,15 @@ class AccountAdapter(DefaultAccountAdapter):
         # short-lived hash so that no address reaches the cache in clear.
         return address_fingerprint(request, purpose="login")
 
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        # "Confirm it is you" before changing a second factor, or anything else, asks an
+        # enrolled account for a code (or a recovery code), never the password: someone
+        # who learnt the password must not be able to change the factor with it.
+        methods = super().get_reauthentication_methods(user)
+        if any(method["id"].startswith("mfa_") for method in methods):
+            return [method for method in methods if method["id"] != "reauthenticate"]
+        return methods
+
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         # A first enrolment follows the password within minutes, and a session without
         # a second factor can do nothing but enrol (helpdesk/mfa.py): asking for the

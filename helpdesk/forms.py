@@ -38,7 +38,7 @@ class TOTPCodeOnceMixin:
         code = super().clean_code()
         totp = self.authenticator.type == Authenticator.Type.TOTP
         if totp and not mfa.claim_totp_code(self.authenticator, code):
-            raise get_mfa_adapter().validation_error("incorrect_code")
+            raise get_mfa_adapter().validation_error("code_already_used")
         return code
 
 
@@ -63,10 +63,7 @@ class InviteForm(forms.Form):
         return email
 
 
-class AcceptInvitationForm(forms.Form):
-    first_name = forms.CharField(
-        label=_("First name (shown to other staff)"), max_length=150, required=False
-    )
+class ChoosePasswordForm(forms.Form):
     password1 = forms.CharField(
         label=_("Choose a password"),
         strip=False,
@@ -97,6 +94,23 @@ class AcceptInvitationForm(forms.Form):
                 except forms.ValidationError as error:
                     self.add_error("password1", error)
         return cleaned
+
+
+class AcceptInvitationForm(ChoosePasswordForm):
+    first_name = forms.CharField(
+        label=_("First name (shown to other staff)"), max_length=150, required=False
+    )
+    field_order = ["first_name", "password1", "password2"]
+
+
+class ResetSecondFactorForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "I have checked with this person, by phone or face to face, that they asked "
+            "for this."
+        ),
+        error_messages={"required": _("Please check with the person first, then tick this.")},
+    )
 
 
 class ReplyForm(forms.Form):

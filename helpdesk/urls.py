@@ -13,6 +13,8 @@ admin.site.site_header = admin.site.site_title = "Haven"
 
 urlpatterns = [
     path("accounts/invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("accounts/set-up/<str:token>/", views.factor_reset, name="factor_reset"),
+    path("accounts/2fa/totp/replace/", views.replace_totp, name="replace_totp"),
     # Before allauth's own page: staff do not change their sign-in address themselves.
     path("accounts/email/", views.email_address, name="account_email"),
     path("accounts/", include("allauth.urls")),
@@ -47,6 +49,11 @@ urlpatterns = [
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("desk/team/<id:user_id>/", views.team_member, name="team_member"),
+    path(
+        "desk/team/<id:user_id>/reset-second-factor/",
+        views.reset_second_factor,
+        name="reset_second_factor",
+    ),
     path("desk/me/", views.my_availability, name="my_availability"),
     path("admin/", admin.site.urls),
     path("guide/", include("resources.urls")),

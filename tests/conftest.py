@@ -126,6 +126,21 @@ def sign_in(client: Client, user: User, *, password: str = PASSWORD) -> None:
         assert response.status_code == 302, response.content[:500]
 
 
+def sign_in_with_set_up_link(client: Client, user: User) -> None:
+    """Sign in as a person with no second factor does: a coordinator's reset mails a
+    set-up link, which lets them choose a password (here the same one) and enrol."""
+    import re
+
+    from django.core import mail
+
+    from helpdesk.invitations import reset_second_factor
+
+    reset_second_factor(user=user, by=None)
+    link = re.search(r"https?://\S+(/accounts/set-up/\S+/)", mail.outbox[-1].body).group(1)
+    response = client.post(link, {"password1": PASSWORD, "password2": PASSWORD})
+    assert response.url == reverse("mfa_activate_totp"), response.content[:500]
+
+
 @pytest.fixture
 def coordinator(db) -> User:
     return make_staff("coordinator@example.org", Role.COORDINATOR, first_name="Cora")
