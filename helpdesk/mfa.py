@@ -173,11 +173,15 @@ def remember_enrolment_step(authenticator: Authenticator) -> None:
 
 
 def record_enrolment(sender, request: HttpRequest, user, authenticator, **kwargs) -> None:
-    """Entering a valid code to enrol proves the factor, just as a login does."""
+    """Entering a valid code to enrol proves the factor, just as a login does, and as
+    a fresh "confirm it is you" does: the recovery codes shown next need no other code
+    (the one just typed could not be typed again)."""
     if authenticator.type == Authenticator.Type.TOTP:
         remember_enrolment_step(authenticator)
         if request is not None:
-            record_authentication(request, user, method="mfa", type=authenticator.type)
+            record_authentication(
+                request, user, method="mfa", type=authenticator.type, reauthenticated=True
+            )
             request.session.pop(MAY_ENROL_KEY, None)
 
 

@@ -129,7 +129,7 @@ def replace_totp(request: HttpRequest) -> HttpResponse:
         clear_totp_secret(request)
         messages.success(request, _("Your new phone is set up. The old one no longer works."))
         return redirect("mfa_index")
-    context = {"form": form, "qr_code": mfa.qr_code(request.user, form.secret)}
+    context = {"form": form, "totp_svg_data_uri": mfa.qr_code(request.user, form.secret)}
     return render(request, "mfa/totp/replace_form.html", context)
 
 
@@ -473,10 +473,10 @@ def reset_second_factor(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "%(name)s is signed out everywhere and has a link to set up "
-                    "their sign-in again."
+                    "%(name)s is signed out everywhere and has been sent a link, valid for "
+                    "%(hours)s hours, to set up their sign-in again."
                 )
-                % {"name": profile.user},
+                % {"name": profile.user, "hours": settings.INVITATION_MAX_AGE_HOURS},
             )
             return redirect("team_member", user_id)
     return team_member_page(request, profile, reset_form=form, status=400)

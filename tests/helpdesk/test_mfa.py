@@ -83,6 +83,9 @@ def test_enrolment_unlocks_the_desk_and_makes_recovery_codes(transactional_db, c
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     response = client.post(reverse("mfa_activate_totp"), {"code": code})
     assert response.status_code == 302
+    # The recovery codes come next, with no second code asked: the one just typed
+    # proved the factor, and could not be typed again.
+    assert client.get(response.url).status_code == 200
     assert client.get(reverse("desk")).status_code == 200
     kinds = set(Authenticator.objects.filter(user=outsider).values_list("type", flat=True))
     assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}

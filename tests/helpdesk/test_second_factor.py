@@ -76,6 +76,7 @@ def test_a_volunteer_moves_to_a_new_phone_with_their_current_code(volunteer_clie
     assert page.status_code == 200
     secret = volunteer_client.session[SECRET_SESSION_KEY]
     assert secret in page.content.decode()  # to type into the app by hand
+    assert 'src="data:image/svg+xml;base64,' in page.content.decode()  # or to scan
 
     wrong = volunteer_client.post(reverse("replace_totp"), {"code": "123456"})
     assert wrong.status_code == 200
