@@ -307,7 +307,6 @@ MFA_TOTP_TOLERANCE = 1
 
 # The anonymous side.
 RECEIPT_FAILURES_PER_ADDRESS = env_int("RECEIPT_FAILURES_PER_ADDRESS", 10, minimum=1)
-RECEIPT_FAILURES_TOTAL = env_int("RECEIPT_FAILURES_TOTAL", 1000, minimum=1)
 RECEIPT_FAILURE_WINDOW_SECONDS = env_int("RECEIPT_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60)
 # Past those failures a look-up waits before it is checked, never refused (intake/throttle.py).
 RECEIPT_FAILURE_DELAY_MAX_SECONDS = env_int("RECEIPT_FAILURE_DELAY_MAX_SECONDS", 3, minimum=0)

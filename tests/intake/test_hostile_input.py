@@ -81,3 +81,17 @@ def test_an_expired_form_comes_back_with_what_was_typed(db):
     assert "Everything I typed must survive" in page
     assert 'name="csrfmiddlewaretoken"' in page  # a fresh token to send again
     assert not Case.objects.exists()
+
+
+def test_a_form_in_another_charset_gets_the_clear_page_in_debug_too(db, settings):
+    # `make run` serves DEBUG pages. Django's debug page for this refusal reads the body
+    # again and fails with a 500 (found by `make fuzz --embedded`).
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        reverse("intake:write"),
+        "description=caf%E9",
+        content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )
+    assert response.status_code == 400
+    assert "This could not be sent" in response.content.decode()
