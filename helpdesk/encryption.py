@@ -178,7 +178,9 @@ def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
             if not batch:
                 break
             with transaction.atomic():
-                locked = model._base_manager.select_for_update().filter(pk__in=batch)
+                # Only this model's rows: locking the case a message is joined to as well
+                # deadlocked with a submitter deleting their case (case, then messages).
+                locked = model._base_manager.select_for_update(of=("self",)).filter(pk__in=batch)
                 for row in _with_content(model, locked).order_by("pk"):
                     row.save(update_fields=names)
                     done += 1
