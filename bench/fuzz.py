@@ -774,7 +774,10 @@ class Visitor:
     def kind(answer: Answer) -> str:
         page = answer.page
         if answer.status in (301, 302, 303):
-            return "redirect " + urllib.parse.urlsplit(answer.location).path
+            path = urllib.parse.urlsplit(answer.location).path
+            return "redirect " + re.sub(r"/\d+/", "/<id>/", path)
+        if 'class="staff-nav"' in page:
+            return "staff page"
         if 'id="receipt-code"' in page:
             return "receipt"
         if 'class="concern-form"' in page:
