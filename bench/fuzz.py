@@ -1,12 +1,18 @@
-"""Hostile input at volume against a running server (issue 7, item 4): concern-form posts
-(valid, nearly valid and hostile), receipt look-ups and inbox posts with real sessions.
+"""Hostile input at volume against a running server (issue 7, item 4; issue 12, item 7):
+concern-form posts (valid, nearly valid and hostile), receipt look-ups and inbox posts
+with real sessions, and on the staff side, signed in as a coordinator and a volunteer
+(password and TOTP, as people sign in): ids beyond 64 bits in paths, queries and forms,
+NUL characters in admin list filters, and staff accounts made in the admin.
 
 Every answer is checked: never a 5xx; a refused form names each problem next to its field
 (inside the field's group and referenced by aria-describedby) and keeps what was typed;
-text sent back is escaped. After the run the database is checked: no half-stored case, no
-message without its case, exactly one case per receipt shown, every accepted answer stored.
+text sent back is escaped; a receipt shown always opens its case, whatever else came from
+the same address; past 10 wrong codes an address's look-ups wait. After the run the
+database is checked: no half-stored case, no message without its case, exactly one case
+per receipt shown, every accepted answer stored, every staff account with its profile.
 
     python bench/fuzz.py [--requests 10000] [--seed 7] [--clients 4] [--port 8766]
+    python bench/fuzz.py --embedded         # the embedded default: SQLite, no Redis, DEBUG
     python bench/fuzz.py --url http://127.0.0.1:8000 --database haven_x   # a running server
 
 Without --url it makes the PostgreSQL database `haven_fuzz` anew (127.0.0.1:5432), uses
@@ -15,9 +21,13 @@ only) behind a pretend proxy: every visitor has an address of its own in X-Forwa
 as Caddy would send it, so the receipt throttle counts per visitor as in production. No
 Celery worker runs: routing tasks wait in Redis, which is outside this test.
 
-With --url the server's own settings and rate counters apply: after a recent run (or with
-TRUSTED_PROXY_COUNT=0, when every visitor shares one address) look-ups are told to wait,
-which is counted, not a violation.
+With --embedded it serves the embedded default instead, as `make run` has it (no
+DATABASE_URL, no REDIS_URL: SQLite, the database cache, Celery eager, DEBUG), in a fresh
+var directory of its own (var/fuzz-embedded/), with the same gunicorn and pretend proxy.
+Its results are written to bench/results/fuzz-embedded.json and .md.
+
+With --url the server's own settings and rate counters apply, and the staff side is left
+out (its accounts are made in the database the fuzzer serves).
 
 `make fuzz FUZZ_ARGS="--requests 500"` is the size for CI: about 25 s with the set-up.
 
@@ -38,6 +48,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -62,11 +73,15 @@ DATABASE = "haven_fuzz"
 REDIS_DB = 10
 MAX_CHARS = 10_000  # settings.MESSAGE_MAX_CHARS
 UPLOAD_LIMIT = 256 * 1024  # settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS
+THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS: later look-ups wait
+FIRST_WAIT = 0.25  # intake.throttle.FIRST_DELAY_SECONDS
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}  # settings.LANGUAGES_BIDI
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # intake.receipts.ALPHABET
 EXAMPLES_PER_KIND = 5
 SERVER_LOG = ROOT / "var" / "fuzz-server.log"
+EMBEDDED_VAR = ROOT / "var" / "fuzz-embedded"
+BEYOND_64_BITS = ["99999999999999999999", "9223372036854775808", "1" + "0" * 40, "-" + "9" * 25]
+STAFF_PASSWORD = "fuzz staff password, never used anywhere else"  # noqa: S105
 
 
 # --- the environment and the server ------------------------------------------------------
@@ -85,6 +100,22 @@ def fuzz_environment(database: str, port: int) -> dict[str, str]:
     }
 
 
+def embedded_environment(port: int) -> dict[str, str]:
+    """The embedded default: none of production's variables, a var directory of its own."""
+    haven = {
+        "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SITE_URL",
+        "ALLOWED_HOSTS", "DEBUG", "CELERY_EAGER", "HAVEN_TEST_SERVICES", "EMAIL_BACKEND",
+    }  # fmt: skip
+    return {
+        **{key: value for key, value in os.environ.items() if key not in haven},
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "HAVEN_VAR_DIR": str(EMBEDDED_VAR),
+        "TRUSTED_PROXY_COUNT": "1",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def recreate_database(database: str) -> None:
     import psycopg
 
@@ -99,8 +130,29 @@ def prepare_database() -> None:
     from resources.loader import load_resources
 
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)  # the embedded default's cache
     call_command("collectstatic", verbosity=0, interactive=False)
     load_resources()
+
+
+def make_staff_accounts() -> dict[str, tuple[int, str]]:
+    """A coordinator and a volunteer with TOTP, made as every account is; returns each
+    one's id and TOTP secret (held in this process only)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from helpdesk.models import User
+    from helpdesk.roles import Role
+    from resources.models import Language, Need
+
+    accounts = {}
+    for role in (Role.COORDINATOR, Role.VOLUNTEER):
+        user = User.objects.create_user(f"fuzz-{role}@fuzz.test", STAFF_PASSWORD, role=role)
+        user.profile.languages.set(Language.objects.all())
+        user.profile.needs.set(Need.objects.all())
+        secret = generate_totp_secret()
+        TOTP.activate(user, secret)
+        accounts[str(role)] = (user.pk, secret)
+    return accounts
 
 
 def start_gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -576,6 +628,7 @@ class Answer:
     status: int
     page: str
     location: str
+    seconds: float = 0.0
 
 
 class Run:
@@ -592,8 +645,12 @@ class Run:
         self.receipts: list[str] = []  # every receipt a page showed, in memory only
         self.deleted: set[str] = set()
         self.replies: Counter[str] = Counter()  # receipt -> answers accepted
-        self.throttled = 0
+        self.waited: Counter[str] = Counter()  # look-ups that waited, by what was typed
         self.choices: Choices | None = None
+        # The staff side: a signed-in session's cookies per role, and the accounts made
+        # in the admin during the run (email -> id).
+        self.staff_sessions: dict[str, dict[str, str]] = {}
+        self.added: dict[str, int] = {}
         # Receipts no visitor is using: a finder takes one, so two visitors never race
         # on one case (one deleting it while the other answers).
         self.free: list[str] = []
@@ -665,6 +722,7 @@ class Visitor:
                 "Sec-Fetch-Site": "same-origin",
             }
         sent |= headers or {}
+        started = time.monotonic()
         for attempt in range(3):
             try:
                 connection = http.client.HTTPConnection(self.run.host, self.run.port, timeout=60)
@@ -687,7 +745,12 @@ class Visitor:
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
-        return Answer(response.status, page, response.getheader("Location") or "")
+        return Answer(
+            response.status,
+            page,
+            response.getheader("Location") or "",
+            time.monotonic() - started,
+        )
 
     def check(self, action: str, shape: str, answer: Answer) -> str:
         """Tally an answer by kind and check the rules every answer must keep."""
@@ -714,16 +777,16 @@ class Visitor:
     def kind(answer: Answer) -> str:
         page = answer.page
         if answer.status in (301, 302, 303):
-            return "redirect " + urllib.parse.urlsplit(answer.location).path
+            path = urllib.parse.urlsplit(answer.location).path
+            return "redirect " + re.sub(r"/\d+/", "/<id>/", path)
+        if 'class="staff-nav"' in page:
+            return "staff page"
         if 'id="receipt-code"' in page:
             return "receipt"
         if 'class="concern-form"' in page:
             return {200: "form", 403: "expired form kept"}.get(answer.status, "form refused")
         if 'name="receipt"' in page:
-            if answer.status == 200:
-                return "look-up form"
-            throttled = "errors--form" in page and 'id="id_receipt_error"' not in page
-            return "throttled" if throttled else "receipt refused"
+            return "look-up form" if answer.status == 200 else "receipt refused"
         if 'name="body"' in page:
             return "inbox" if answer.status == 200 else "answer refused"
         if 'name="confirm"' in page:
@@ -888,19 +951,15 @@ class Visitor:
         answer = self.send(
             "POST", "/follow-up/", encode_form([("csrfmiddlewaretoken", token), ("receipt", typed)])
         )
-        outcome = self.check("receipt POST", shape, answer)
+        self.check("receipt POST", shape, answer)
         self.lookup_token = hidden_value(answer.page, "csrfmiddlewaretoken")
-        if outcome == "400 throttled":
-            with self.run.lock:
-                self.run.throttled += 1
         return answer
 
     def returner(self, receipt: str) -> None:
         """Comes back with the receipt, reads, answers, perhaps deletes the case."""
         answer = self.look_up(self.sloppy(receipt), "own receipt, typed loosely")
         if "/follow-up/inbox/" not in answer.location:
-            if "throttled" not in self.kind(answer):
-                self.run.violation("a receipt shown did not open its case", self.kind(answer))
+            self.run.violation("a receipt shown did not open its case", self.kind(answer))
             return
         inbox = self.send("GET", "/follow-up/inbox/")
         self.check("inbox GET", "read the case", inbox)
@@ -983,8 +1042,8 @@ class Visitor:
                 self.run.violation("a deleted case opened again", "delete")
 
     def guesser(self) -> None:
-        """Types wrong codes: garbage, near misses of real ones; past the limit a wait.
-        Only a code the form accepts (1 to 100 characters once cleaned) counts as a try."""
+        """Types wrong codes: garbage, near misses of real ones; past the limit each try
+        waits. Only a code the form accepts (1 to 100 characters once cleaned) counts."""
         tries = 0
         for _ in range(self.rng.choice([1, 2, 3, 13])):
             kind = self.rng.randrange(4)
@@ -1002,7 +1061,7 @@ class Visitor:
                 typed, shape = rng_bytes(self.rng), "invalid UTF-8"
             else:
                 typed, shape = (
-                    "".join(self.rng.choices(RECEIPT_ALPHABET, k=20)),
+                    "".join(self.rng.choices(RECEIPT_ALPHABET, k=self.rng.choice([20, 24]))),
                     "random well-formed",
                 )
             answer = self.look_up(typed, shape)
@@ -1010,8 +1069,11 @@ class Visitor:
                 self.run.violation("a guessed receipt opened a case", shape)
             if not 0 < len(cleaned(typed)) <= 100:
                 continue
-            if tries >= THROTTLE_AFTER and "throttled" not in self.kind(answer):
-                self.run.violation("no wait after too many wrong receipts", shape)
+            if tries >= THROTTLE_AFTER:
+                if answer.seconds < FIRST_WAIT * 0.9:
+                    self.run.violation("no wait after too many wrong receipts", shape)
+                with self.run.lock:
+                    self.run.waited[shape] += 1
             tries += 1
 
     def finder(self) -> None:
@@ -1217,18 +1279,129 @@ class Visitor:
             if answer.status == 200:
                 self.run.violation("an inbox opened with a forged session", "cookie")
 
+
+    # --- the staff side (issue 12, item 7) ---
+
+    def staff_get(self, path: str, shape: str) -> Answer:
+        answer = self.send("GET", path)
+        self.staff_check(f"staff GET: {shape}", shape, answer)
+        return answer
+
+    def staff_check(self, action: str, shape: str, answer: Answer) -> None:
+        outcome = self.check(action, shape, answer)
+        if answer.status in (301, 302) and "/accounts/login/" in answer.location:
+            self.run.violation("a staff session ended during the run", f"{action}: {outcome}")
+
+    def staff_post(self, form_path: str, path: str, fields: list, shape: str) -> Answer:
+        page = self.send("GET", form_path)
+        token = hidden_value(page.page, "csrfmiddlewaretoken") or ""
+        answer = self.send("POST", path, encode_form([("csrfmiddlewaretoken", token), *fields]))
+        self.staff_check(f"staff POST: {shape}", shape, answer)
+        return answer
+
+    def odd_id(self) -> str:
+        """An id as a path segment, ready to send (already %-encoded where it must be)."""
+        return self.rng.choice(
+            [*BEYOND_64_BITS, "007", "-1", "1e3", "0x1", "%D9%A3", "%00", "1%00", "%201", "1.0"]
+        )
+
+    def staff(self) -> None:
+        """Signed in as a coordinator (or a volunteer): ids no row can have, NUL
+        characters in filters, and staff accounts made in the admin."""
+        role = "coordinator" if self.rng.random() < 0.8 else "volunteer"
+        self.cookies = dict(self.run.staff_sessions[role])
+        huge = self.rng.choice(BEYOND_64_BITS)
+        kind = self.rng.randrange(6) if role == "coordinator" else 6
+        if kind == 0:
+            self.staff_get(f"/desk/team/{self.odd_id()}/", "odd id in a path")
+        elif kind == 1:
+            with self.run.lock:
+                added = list(self.run.added.values())
+            if not added:
+                self.staff_get("/desk/team/", "the team page")
+                return
+            target = f"/desk/team/{self.rng.choice(added)}/"
+            fields = [
+                ("role", self.rng.choice(["volunteer", "coordinator", "x\x00"])),
+                ("languages", self.rng.choice([huge, "1", "\x00", "en"])),
+                ("languages", self.rng.choice([huge, "2"])),
+                ("needs", self.rng.choice([huge, "1", "-1"])),
+                ("capacity", self.rng.choice(["3", huge, "-1", "\x00"])),
+                ("paused_until", self.rng.choice(["", "2031-02-30", "\x00", huge])),
+                ("active", "on"),
+                ("return_cases", "keep"),
+            ]
+            self.staff_post(target, target, fields, "team form with odd ids")
+        elif kind == 2:
+            model = self.rng.choice(
+                ["helpdesk/user", "helpdesk/invitation", "resources/language", "resources/need"]
+            )
+            name = self.rng.choice(["role", "is_active__exact", "q", "o", "p", "id__gt", "all"])
+            value = self.rng.choice(["\x00", "a\x00b", "volunteer\x00", huge, "%ff", "-1"])
+            query = urllib.parse.urlencode([(name, value)])
+            self.staff_get(f"/admin/{model}/?{query}", "admin filter with NUL or a huge id")
+        elif kind == 3:
+            name = self.rng.choice(["page", "language", "need", "volunteer", "status", "urgent"])
+            value = self.rng.choice([huge, "\x00", "99999999999999999", "-5", "%"])
+            path = self.rng.choice(["/desk/", "/desk/pool/", "/desk/cases/"])
+            query = urllib.parse.urlencode([(name, value)])
+            self.staff_get(f"{path}?{query}", "case list with an odd query")
+        elif kind == 4:
+            model = self.rng.choice(["helpdesk/user", "resources/language", "resources/need"])
+            self.staff_get(f"/admin/{model}/{self.odd_id()}/change/", "odd id")
+        elif kind == 5:
+            self.add_staff_account()
+        else:
+            path = self.rng.choice(
+                [
+                    "/desk/me/",
+                    f"/desk/cases/{huge}/",
+                    f"/desk/cases/X/referrals/new/?template={huge}",
+                    "/desk/pool/?page=" + huge,
+                ]
+            )
+            self.staff_get(path, "a volunteer's pages with odd ids")
+
+    def add_staff_account(self) -> None:
+        """A coordinator adds a staff account in the admin; it must have its profile,
+        show on the team page and open there."""
+        email = f"added-{self.number}@fuzz.test"
+        fields = [
+            ("email", email),
+            ("role", self.rng.choice(["volunteer", "coordinator"])),
+            ("password1", STAFF_PASSWORD),
+            ("password2", STAFF_PASSWORD),
+            ("usable_password", "true"),
+        ]
+        add = "/admin/helpdesk/user/add/"
+        answer = self.staff_post(add, add, fields, "a staff account made in the admin")
+        made = re.search(r"/admin/helpdesk/user/(\d+)/change/", answer.location)
+        if not made:
+            self.run.violation("the admin did not make a staff account", str(answer.status))
+            return
+        with self.run.lock:
+            self.run.added[email] = int(made.group(1))
+        team = self.staff_get("/desk/team/", "the team page after an account was added")
+        if email not in team.page:
+            self.run.violation("an account made in the admin is missing from the team page", "")
+        member = self.staff_get(f"/desk/team/{made.group(1)}/", "its page on the team")
+        if member.status != 200:
+            self.run.violation("an account made in the admin does not open", str(member.status))
+
     def visit(self) -> None:
         roll = self.rng.random()
-        if roll < 0.45:
+        if roll < 0.42:
             self.writer()
-        elif roll < 0.55:
+        elif roll < 0.52:
             self.raw()
-        elif roll < 0.63:
+        elif roll < 0.60:
             self.forger()
-        elif roll < 0.75:
+        elif roll < 0.71:
             self.guesser()
-        elif roll < 0.85:
+        elif roll < 0.81:
             self.finder()
+        elif roll < 0.91 and self.run.staff_sessions:
+            self.staff()
         else:
             self.wanderer()
 
@@ -1241,6 +1414,33 @@ def cleaned(typed: str | bytes) -> str:
 
 def rng_bytes(rng: random.Random) -> bytes:
     return rng.choice(PLAIN).encode()[: rng.randint(0, 30)] + rng.choice(INVALID_UTF8) + b"\x00"
+
+
+def sign_in_staff(run: Run, accounts: dict[str, tuple[int, str]], seed: int) -> None:
+    """Sign each staff account in once, as a person does (password, then the code of
+    its authenticator); the staff visitors share these sessions."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from helpdesk.models import User
+
+    for number, (role, (user_id, secret)) in enumerate(accounts.items(), start=1):
+        visitor = Visitor(run, -1 - number, seed)
+        visitor.language = "en"
+        email = User.objects.get(pk=user_id).email
+        page = visitor.send("GET", "/accounts/login/")
+        token = hidden_value(page.page, "csrfmiddlewaretoken") or ""
+        fields = [("csrfmiddlewaretoken", token), ("login", email), ("password", STAFF_PASSWORD)]
+        answer = visitor.send("POST", "/accounts/login/", encode_form(fields))
+        if "/2fa/authenticate/" not in answer.location:
+            raise SystemExit(f"the {role} could not sign in ({answer.status})")
+        page = visitor.send("GET", answer.location)
+        token = hidden_value(page.page, "csrfmiddlewaretoken") or ""
+        code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+        fields = [("csrfmiddlewaretoken", token), ("code", code)]
+        answer = visitor.send("POST", "/accounts/2fa/authenticate/", encode_form(fields))
+        if answer.status != 302 or "/2fa/" in answer.location:
+            raise SystemExit(f"the {role}'s code was refused ({answer.status})")
+        run.staff_sessions[role] = dict(visitor.cookies)
 
 
 def drive(run: Run, clients: int, seed: int) -> None:
@@ -1340,12 +1540,21 @@ def check_database(run: Run, since: datetime) -> dict:
     blank = sum(1 for m in Message.objects.filter(case__in=cases) if not m.body.strip())
     if blank:
         problems["a blank answer stored"] += blank
+    from helpdesk.models import User
+
+    without = User.objects.filter(profile__isnull=True).count()
+    if without:
+        problems["a staff account without its profile"] += without
+    added = User.objects.filter(email__in=list(run.added)).count()
+    if added != len(run.added):
+        problems["an account the admin made is missing"] += len(run.added) - added
     return {
         "cases": len(cases),
         "receipts_shown": shown,
         "deleted": len(run.deleted),
         "answers_accepted": sum(run.replies.values()),
         "answers_stored": Message.objects.filter(case__in=cases).count(),
+        "staff_accounts_added": len(run.added),
         "problems": dict(problems),
     }
 
@@ -1375,28 +1584,41 @@ def summary(run: Run, database: dict, seconds: float, args: argparse.Namespace) 
             for (action, shape, outcome), n in sorted(run.shapes.items())
             if action != "(server log)"
         ],
-        "throttled": run.throttled,
+        "waited": dict(run.waited.most_common()),
+        "mode": args.mode,
         "violations": dict(run.violations.most_common()),
         "examples": run.examples,
         "database": database,
     }
 
 
+MODES = {
+    "postgresql": "gunicorn (2 sync workers, production settings: PostgreSQL, Redis)",
+    "embedded": (
+        "gunicorn (2 sync workers) serving the embedded default (SQLite, the database "
+        "cache, Celery eager, DEBUG), as `make run` has it"
+    ),
+    "url": "a running server",
+}
+
+
 def markdown(result: dict) -> str:
     lines = [
-        f"# Fuzz run: {result['requests']:,} requests, seed {result['seed']}",
+        f"# Fuzz run: {result['requests']:,} requests, seed {result['seed']}, {result['mode']}",
         "",
-        f"{result['date']}; {result['clients']} clients against gunicorn (2 sync workers, "
-        f"production settings); {result['seconds']} s, {result['requests_per_second']} "
-        "requests/s. Made by `make fuzz` (bench/fuzz.py; its docstring says what is sent "
-        "and checked).",
+        f"{result['date']}; {result['clients']} clients against {MODES[result['mode']]}; "
+        f"{result['seconds']} s, {result['requests_per_second']} requests/s. Made by "
+        "`make fuzz` (bench/fuzz.py; its docstring says what is sent and checked).",
         "",
         "Checked on every answer: no 5xx; a refused form's every error inside its field's "
         "group and referenced by aria-describedby (no reference to a missing id), never a "
         "refusal without a field that says why; the typed description given back; sent "
         "markup escaped; the page's direction fitting its language; each expected refusal "
-        "on its field. Afterwards, in PostgreSQL: no half case, no message without its "
-        "case, one case per receipt shown, each case's answers as accepted.",
+        "on its field; a receipt shown always opening its case; past 10 wrong codes from "
+        "one address, each look-up from it waiting; on the staff side, the signed-in "
+        "sessions never ended, an account made in the admin on the team page. Afterwards, "
+        "in the database: no half case, no message without its case, one case per receipt "
+        "shown, each case's answers as accepted, every staff account with its profile.",
         "",
         "Statuses: " + ", ".join(f"{s}: {n:,}" for s, n in result["statuses"].items()),
         "",
@@ -1406,14 +1628,15 @@ def markdown(result: dict) -> str:
     lines += [f"| {o['action']} | {o['outcome']} | {o['count']:,} |" for o in result["outcomes"]]
     lines += [
         "",
-        "## Throttled answers, by what was typed",
+        "## Wrong codes past the tenth from one address, by what was typed",
         "",
-        "A visitor's 11th wrong code in 15 minutes waits, and so does everyone once the "
-        "whole site has had 1,000 (intake/throttle.py); a person typing their own receipt "
-        "is then told to wait too.",
+        "A right receipt always opens its inbox. After 10 wrong codes from one address in "
+        "15 minutes, each look-up from that address waits before it is checked: 0.25 s, "
+        "doubling, at most 3 s, one at a time per address (intake/throttle.py). Each of "
+        "these waited at least 0.25 s:",
         "",
     ]
-    lines += [f"- {shape}: {n:,}" for shape, n in throttled_by_shape(result)]
+    lines += [f"- {shape}: {n:,}" for shape, n in result["waited"].items()] or ["- none"]
     db = result["database"]
     lines += [
         "",
@@ -1424,6 +1647,8 @@ def markdown(result: dict) -> str:
         f"- answers accepted: {db['answers_accepted']:,}; stored: {db['answers_stored']:,} "
         "(a deleted case's answers are destroyed with it; every other case holds exactly "
         "the answers accepted for it)",
+        f"- staff accounts made in the admin: {db['staff_accounts_added']:,}, each with its "
+        "profile",
         f"- problems: {db['problems'] or 'none'}",
         "",
         "## Violations",
@@ -1435,12 +1660,6 @@ def markdown(result: dict) -> str:
         examples = "; ".join(result["examples"].get(kind, []))
         lines.append(f"- **{kind}**: {n:,} (e.g. {examples})")
     return "\n".join(lines) + "\n"
-
-
-def throttled_by_shape(result: dict) -> list[tuple[str, int]]:
-    return [
-        (row["shape"], row["count"]) for row in result["by_shape"] if "throttled" in row["outcome"]
-    ]
 
 
 def print_table(result: dict) -> None:
@@ -1457,8 +1676,8 @@ def print_table(result: dict) -> None:
         f"{db['deleted']:,} deleted, {db['answers_stored']:,} answers; "
         f"problems: {db['problems'] or 'none'}"
     )
-    throttled = ", ".join(f"{shape} {n:,}" for shape, n in throttled_by_shape(result))
-    print(f"throttled: {throttled or 'none'}")
+    waited = ", ".join(f"{shape} {n:,}" for shape, n in result["waited"].items())
+    print(f"waited: {waited or 'none'}")
     print("violations:" if result["violations"] else "violations: none")
     for kind, n in result["violations"].items():
         print(f"  {n:>6,}  {kind}   e.g. {result['examples'][kind][0]}")
@@ -1470,27 +1689,39 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--embedded", action="store_true", help="serve the embedded default (SQLite, DEBUG)"
+    )
     parser.add_argument("--url", help="a running server (its database via --database)")
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--write", action="store_true", help="write results for any size")
     args = parser.parse_args()
+    args.mode = "url" if args.url else "embedded" if args.embedded else "postgresql"
 
     started = time.monotonic()
     own_server = not args.url
-    if own_server:
-        recreate_database(args.database)
-    env = fuzz_environment(args.database, args.port)
+    if args.embedded:
+        shutil.rmtree(EMBEDDED_VAR, ignore_errors=True)
+        env = embedded_environment(args.port)
+    else:
+        if own_server:
+            recreate_database(args.database)
+        env = fuzz_environment(args.database, args.port)
+    os.environ.clear()
     os.environ.update(env)
     import django
 
     django.setup()
     server = None
+    accounts = {}
     if own_server:
-        import redis
-
         prepare_database()
-        # Rate counters and queued tasks of an earlier run must not carry over.
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+        accounts = make_staff_accounts()
+        if not args.embedded:
+            import redis
+
+            # Rate counters and queued tasks of an earlier run must not carry over.
+            redis.Redis.from_url(env["REDIS_URL"]).flushdb()
         SERVER_LOG.parent.mkdir(exist_ok=True)
         server = start_gunicorn(args.port, env, SERVER_LOG)
         host, port = "127.0.0.1", args.port
@@ -1509,6 +1740,8 @@ def main() -> None:
         if form.status != 200:
             raise SystemExit(f"GET /write/ answered {form.status}: nothing to fuzz")
         run.choices = Choices.from_form(form.page)
+        if accounts:
+            sign_in_staff(run, accounts, args.seed)
         began = time.monotonic()
         drive(run, args.clients, args.seed)
         seconds = time.monotonic() - began
@@ -1523,9 +1756,12 @@ def main() -> None:
     print_table(result)
     print(f"total, with set-up and checks: {time.monotonic() - started:.1f} s")
     if args.write or args.requests >= 10_000:
+        name = "fuzz-embedded" if args.embedded else "fuzz"
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "fuzz.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-        (RESULTS / "fuzz.md").write_text(markdown(result))
+        (RESULTS / f"{name}.json").write_text(
+            json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+        )
+        (RESULTS / f"{name}.md").write_text(markdown(result))
     failed = result["violations"] or database["problems"]
     sys.exit(1 if failed else 0)
 

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import team
+from helpdesk.accounts import follow_email_change
 from helpdesk.models import Invitation, User, VolunteerProfile
 
 
@@ -41,10 +42,15 @@ class StaffAdmin(UserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
 
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "legal_reviewer" in form.changed_data:
-            team.set_legal_reviewer(user=obj, allowed=form.cleaned_data["legal_reviewer"])
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            if "email" in form.changed_data:
+                follow_email_change(obj)
+            if "legal_reviewer" in form.changed_data:
+                team.set_legal_reviewer(user=obj, allowed=form.cleaned_data["legal_reviewer"])
+        else:
+            User.objects.save_new(obj)  # with its volunteer profile, as every account
 
 
 @admin.register(VolunteerProfile)

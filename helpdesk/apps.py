@@ -12,7 +12,10 @@ class HelpdeskConfig(AppConfig):
         # that helpdesk/queue.py finds them by name in every process, not only workers.
         from allauth.mfa.signals import authenticator_added
 
-        from helpdesk import tasks  # noqa: F401 - registers the tasks
+        from helpdesk import (
+            checks,  # noqa: F401 - registers Haven's system checks
+            tasks,  # noqa: F401 - registers the tasks
+        )
         from helpdesk.mfa import record_enrolment
 
         authenticator_added.connect(record_enrolment, dispatch_uid="haven_record_enrolment")

@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from helpdesk.cases import submit_concern
-from helpdesk.models import Case, User, VolunteerProfile
+from helpdesk.models import Case, User
 from helpdesk.roles import Role
 from resources.models import Language, Need
 
@@ -68,12 +68,12 @@ def load_demo_staff() -> list[User]:
             user = User.objects.create_user(
                 staff.email, DEMO_PASSWORD, role=staff.role, first_name=staff.first_name
             )
+            user.profile.capacity = staff.capacity
+            user.profile.save(update_fields=["capacity"])
         EmailAddress.objects.get_or_create(
             user=user, email=staff.email, defaults={"primary": True, "verified": True}
         )
-        profile, _ = VolunteerProfile.objects.get_or_create(
-            user=user, defaults={"capacity": staff.capacity}
-        )
+        profile = user.profile
         profile.languages.set(Language.objects.filter(code__in=staff.languages))
         profile.needs.set(Need.objects.filter(slug__in=staff.needs))
         if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():

@@ -1,9 +1,12 @@
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk import routing
+from helpdesk import mfa, routing
 from helpdesk.models import GAP_LABELS, Case, CloseReason, Referral, User, VolunteerProfile
 from helpdesk.roles import Role
 from helpdesk.widgets import PrerenderedSelect
@@ -27,6 +30,26 @@ class StaffChoiceField(forms.ModelChoiceField):
     iterator = StaffChoiceIterator
 
 
+class TOTPCodeOnceMixin:
+    """allauth's code forms, with a TOTP code accepted once in all the time it is valid
+    (helpdesk/mfa.py). Claiming the code is part of checking it, as in allauth."""
+
+    def clean_code(self) -> str:
+        code = super().clean_code()
+        totp = self.authenticator.type == Authenticator.Type.TOTP
+        if totp and not mfa.claim_totp_code(self.authenticator, code):
+            raise get_mfa_adapter().validation_error("code_already_used")
+        return code
+
+
+class MFAAuthenticateForm(TOTPCodeOnceMixin, AuthenticateForm):
+    pass
+
+
+class MFAReauthenticateForm(TOTPCodeOnceMixin, ReauthenticateForm):
+    pass
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     role = forms.ChoiceField(
@@ -40,10 +63,7 @@ class InviteForm(forms.Form):
         return email
 
 
-class AcceptInvitationForm(forms.Form):
-    first_name = forms.CharField(
-        label=_("First name (shown to other staff)"), max_length=150, required=False
-    )
+class ChoosePasswordForm(forms.Form):
     password1 = forms.CharField(
         label=_("Choose a password"),
         strip=False,
@@ -74,6 +94,23 @@ class AcceptInvitationForm(forms.Form):
                 except forms.ValidationError as error:
                     self.add_error("password1", error)
         return cleaned
+
+
+class AcceptInvitationForm(ChoosePasswordForm):
+    first_name = forms.CharField(
+        label=_("First name (shown to other staff)"), max_length=150, required=False
+    )
+    field_order = ["first_name", "password1", "password2"]
+
+
+class ResetSecondFactorForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "I have checked with this person, by phone or face to face, that they asked "
+            "for this."
+        ),
+        error_messages={"required": _("Please check with the person first, then tick this.")},
+    )
 
 
 class ReplyForm(forms.Form):

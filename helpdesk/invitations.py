@@ -1,10 +1,19 @@
-"""Coordinators invite staff: a single-use link that expires, then a password and TOTP."""
+"""Single-use links a coordinator sends, which expire and of which only a hash is kept:
+
+- an invitation: a new staff member chooses a password, then enrols a second factor;
+- a set-up link after a coordinator reset someone's second factor: every session of
+  theirs has ended and their password no longer works; they choose a password and enrol
+  again.
+
+Either link signs the person in allowed to enrol (helpdesk/mfa.py); nothing else does.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -12,11 +21,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from helpdesk.models import Invitation, User, VolunteerProfile
+from helpdesk.models import FactorReset, Invitation, User
 from helpdesk.roles import Role
 
 
-class InvitationUnusable(Exception):
+class LinkUnusable(Exception):
     """The link is unknown, already used or expired (the visitor is not told which)."""
 
 
@@ -24,8 +33,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_url(token: str) -> str:
-    return settings.SITE_URL + reverse("accept_invitation", args=[token])
+def link_url(name: str, token: str) -> str:
+    return settings.SITE_URL + reverse(name, args=[token])
+
+
+def send_link(*, to: str, template: str, url: str, **context) -> None:
+    """Mail a link in Haven's neutral voice; raises if it cannot be sent."""
+    context = {
+        "url": url,
+        "site_name": settings.SITE_NAME,
+        "hours": settings.INVITATION_MAX_AGE_HOURS,
+        **context,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{template}_body.txt", context)
+    send_mail(subject, body, None, [to])
 
 
 def invite_staff(*, email: str, role: Role, invited_by: User | None) -> Invitation:
@@ -36,23 +59,19 @@ def invite_staff(*, email: str, role: Role, invited_by: User | None) -> Invitati
         invitation = Invitation.objects.create(
             email=email.lower(), role=role, token_hash=hash_token(token), invited_by=invited_by
         )
-        context = {
-            "url": invitation_url(token),
-            "site_name": settings.SITE_NAME,
-            "hours": settings.INVITATION_MAX_AGE_HOURS,
-            "role": invitation.get_role_display(),
-        }
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string("emails/invitation_subject.txt", context).strip()
-            body = render_to_string("emails/invitation_body.txt", context)
-        send_mail(subject, body, None, [invitation.email])
+        send_link(
+            to=invitation.email,
+            template="invitation",
+            url=link_url("accept_invitation", token),
+            role=invitation.get_role_display(),
+        )
     return invitation
 
 
 def find_invitation(token: str) -> Invitation:
     invitation = Invitation.objects.usable().filter(token_hash=hash_token(token)).first()
     if invitation is None or User.objects.filter(email__iexact=invitation.email).exists():
-        raise InvitationUnusable
+        raise LinkUnusable
     return invitation
 
 
@@ -64,19 +83,65 @@ def accept_invitation(*, token: str, password: str, first_name: str = "") -> Use
             Invitation.objects.select_for_update().filter(token_hash=hash_token(token)).first()
         )
         if invitation is None or not invitation.is_usable:
-            raise InvitationUnusable
+            raise LinkUnusable
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise InvitationUnusable
+            raise LinkUnusable
         user = User.objects.create_user(
             invitation.email, password, role=invitation.role, first_name=first_name
         )
-        VolunteerProfile.objects.create(user=user)
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
     return user
 
 
+def reset_second_factor(*, user: User, by: User) -> FactorReset:
+    """Remove every second factor of `user`, end their sessions (their password stops
+    working, and with it every session: Django ties sessions to the password's hash)
+    and mail them a fresh set-up link; an earlier unused link stops working. Raises if
+    the mail cannot be sent, in which case nothing changes."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        Authenticator.objects.filter(user=user).delete()
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        FactorReset.objects.filter(user=user, used_at__isnull=True).delete()
+        reset = FactorReset.objects.create(user=user, token_hash=hash_token(token), requested_by=by)
+        send_link(to=user.email, template="factor_reset", url=link_url("factor_reset", token))
+    return reset
+
+
+def find_factor_reset(token: str) -> FactorReset:
+    reset = (
+        FactorReset.objects.usable()
+        .select_related("user")
+        .filter(token_hash=hash_token(token), user__is_active=True)
+        .first()
+    )
+    if reset is None:
+        raise LinkUnusable
+    return reset
+
+
+def use_factor_reset(*, token: str, password: str) -> User:
+    """Set the new password; the link cannot be used again, also when two requests race."""
+    with transaction.atomic():
+        reset = (
+            FactorReset.objects.select_for_update().filter(token_hash=hash_token(token)).first()
+        )
+        if reset is None or not reset.is_usable or not reset.user.is_active:
+            raise LinkUnusable
+        user = reset.user
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        reset.used_at = timezone.now()
+        reset.save(update_fields=["used_at"])
+    return user
+
+
 def purge_expired_invitations() -> int:
-    """Delete invitations that expired unused; run hourly by beat and by a command."""
-    deleted, _ = Invitation.objects.expired().delete()
-    return deleted
+    """Delete invitations and set-up links that expired unused; run hourly by beat and
+    by a command."""
+    invitations, _ = Invitation.objects.expired().delete()
+    resets, _ = FactorReset.objects.expired().delete()
+    return invitations + resets

@@ -27,7 +27,15 @@ class UserManager(BaseUserManager):
             raise ValueError("Staff accounts need an email address.")
         user = self.model(email=self.normalize_email(email).lower(), **fields)
         user.set_password(password)
-        user.save(using=self._db)
+        return self.save_new(user)
+
+    def save_new(self, user: User) -> User:
+        """Save a new staff account with its volunteer profile: routing, the team page
+        and "My availability" all read it. Every account is made here: by invitation,
+        in the admin, by createsuperuser, by the demo loader and in the tests."""
+        with transaction.atomic(using=self._db):
+            user.save(using=self._db)
+            VolunteerProfile.objects.create(user=user)
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
@@ -142,44 +150,83 @@ class VolunteerProfile(models.Model):
         )
 
 
-class InvitationQuerySet(models.QuerySet):
-    def usable(self) -> InvitationQuerySet:
-        return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
-
-    def expired(self) -> InvitationQuerySet:
-        return self.filter(accepted_at__isnull=True, expires_at__lte=timezone.now())
-
-
 def invitation_expiry() -> timezone.datetime:
     return timezone.now() + timedelta(hours=settings.INVITATION_MAX_AGE_HOURS)
 
 
-class Invitation(models.Model):
-    """A single-use link for a new staff member. Only a hash of its token is stored."""
+class SingleUseLinkQuerySet(models.QuerySet):
+    def usable(self) -> SingleUseLinkQuerySet:
+        unused = {f"{self.model.USED_AT}__isnull": True}
+        return self.filter(**unused, expires_at__gt=timezone.now())
+
+    def expired(self) -> SingleUseLinkQuerySet:
+        unused = {f"{self.model.USED_AT}__isnull": True}
+        return self.filter(**unused, expires_at__lte=timezone.now())
+
+
+class SingleUseLink(models.Model):
+    """A link mailed by a coordinator: it works once and expires; only a hash of its
+    token is stored. `USED_AT` names the field that records its use."""
+
+    USED_AT = "used_at"
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
+
+    objects = SingleUseLinkQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_usable(self) -> bool:
+        return getattr(self, self.USED_AT) is None and self.expires_at > timezone.now()
+
+
+class Invitation(SingleUseLink):
+    """A single-use link for a new staff member."""
+
+    USED_AT = "accepted_at"
 
     email = models.EmailField(_("email address"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VOLUNTEER)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("invited by")
     )
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
 
-    objects = InvitationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(SingleUseLink.Meta):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
 
     def __str__(self) -> str:
         return self.email
 
+
+class FactorReset(SingleUseLink):
+    """A coordinator reset someone's second factor: the link lets them choose a password
+    and enrol again."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", verbose_name=_("staff account")
+    )
+    requested_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("reset by")
+    )
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta(SingleUseLink.Meta):
+        verbose_name = _("second factor reset")
+        verbose_name_plural = _("second factor resets")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
     @property
-    def is_usable(self) -> bool:
-        return self.accepted_at is None and self.expires_at > timezone.now()
+    def email(self) -> str:
+        return self.user.email
 
 
 class EncryptionCanary(models.Model):

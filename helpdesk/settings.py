@@ -165,10 +165,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # NUL characters and ids beyond 64 bits get a 400 here (helpdesk/edge.py)
+    "helpdesk.edge.HostileInputMiddleware",
     "helpdesk.csrf.NoReferrerCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A calm "try again in a minute" page (503) while the database is away.
     "intake.outage.DatabaseOutageMiddleware",
+    # no-store on staff responses, Clear-Site-Data when a session ends (helpdesk/headers.py)
+    "helpdesk.headers.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "helpdesk.sessions.StaffSessionTimeoutMiddleware",
@@ -277,6 +281,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_NOTIFICATIONS = False
+# A reset asked for an address without an account sends nothing: otherwise anyone could
+# make the desk write to a mailbox someone else watches.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_RATE_LIMITS = {
     # per address (a keyed hash of it, see helpdesk/addresses.py) and per account
     "login_failed": ENV.get("LOGIN_FAILED_RATE_LIMIT", "") or "10/10m/ip,5/15m/key",
@@ -286,17 +293,23 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/10m/user",
 }
 MFA_ADAPTER = "helpdesk.mfa.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "helpdesk.forms.MFAAuthenticateForm",
+    "reauthenticate": "helpdesk.forms.MFAReauthenticateForm",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("SITE_NAME", "") or "Haven"
 MFA_RECOVERY_CODE_COUNT = 10
 # Accept the code of the 30-second step before and after the current one: phones drift,
-# and a code typed as the step turns must not fail. A used code is still refused.
+# and a code typed as the step turns must not fail. A used code is refused for all that
+# time, and longer: no code of a step already used counts again (helpdesk/mfa.py).
 MFA_TOTP_TOLERANCE = 1
 
 # The anonymous side.
 RECEIPT_FAILURES_PER_ADDRESS = env_int("RECEIPT_FAILURES_PER_ADDRESS", 10, minimum=1)
-RECEIPT_FAILURES_TOTAL = env_int("RECEIPT_FAILURES_TOTAL", 1000, minimum=1)
 RECEIPT_FAILURE_WINDOW_SECONDS = env_int("RECEIPT_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60)
+# Past those failures a look-up waits before it is checked, never refused (intake/throttle.py).
+RECEIPT_FAILURE_DELAY_MAX_SECONDS = env_int("RECEIPT_FAILURE_DELAY_MAX_SECONDS", 3, minimum=0)
 INBOX_IDLE_SECONDS = env_int("INBOX_IDLE_SECONDS", 20 * 60, minimum=60)
 CASE_RETENTION_DAYS = env_int("CASE_RETENTION_DAYS", 90, minimum=1)
 SUBMITTER_ABSENCE_DAYS = env_int("SUBMITTER_ABSENCE_DAYS", 180, minimum=7)
@@ -319,6 +332,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Cookies a visitor's browser keeps: none outlives the visit. The CSRF cookie would
+# otherwise last a year from the first page (a trace on a device someone may inspect);
+# the language cookie is a session cookie by default, and no script needs either.
+CSRF_COOKIE_AGE = None
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION  # production is served over HTTPS only
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -434,6 +454,24 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
     }
 }
+# Every powerful browser feature denied to every origin (helpdesk/headers.py): no page
+# needs one. The one exception: "Copy the code" on the receipt page writes the receipt
+# to the clipboard, on this site only.
+PERMISSIONS_POLICY = {
+    **dict.fromkeys(
+        [
+            "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics",
+            "camera", "clipboard-read", "display-capture", "encrypted-media", "fullscreen",
+            "gamepad", "geolocation", "gyroscope", "hid", "identity-credentials-get",
+            "idle-detection", "local-fonts", "magnetometer", "microphone", "midi",
+            "otp-credentials", "payment", "picture-in-picture", "publickey-credentials-create",
+            "publickey-credentials-get", "screen-wake-lock", "serial", "storage-access", "usb",
+            "web-share", "window-management", "xr-spatial-tracking",
+        ],
+        "()",
+    ),
+    "clipboard-write": "(self)",
+}  # fmt: skip
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -1,8 +1,11 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from helpdesk import library_views, report_views, views
+from helpdesk.edge import IdConverter
+
+register_converter(IdConverter, "id")
 
 # The admin signs in through allauth, so its login has the same rate limits and MFA.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -10,6 +13,10 @@ admin.site.site_header = admin.site.site_title = "Haven"
 
 urlpatterns = [
     path("accounts/invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("accounts/set-up/<str:token>/", views.factor_reset, name="factor_reset"),
+    path("accounts/2fa/totp/replace/", views.replace_totp, name="replace_totp"),
+    # Before allauth's own page: staff do not change their sign-in address themselves.
+    path("accounts/email/", views.email_address, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("desk/", views.my_cases, name="desk"),
     path("desk/pool/", views.pool, name="pool"),
@@ -27,7 +34,7 @@ urlpatterns = [
         "desk/cases/<str:reference>/referrals/new/", views.referral_new, name="referral_new"
     ),
     path(
-        "desk/cases/<str:reference>/referrals/<int:referral_id>/",
+        "desk/cases/<str:reference>/referrals/<id:referral_id>/",
         views.referral_update,
         name="referral_update",
     ),
@@ -45,7 +52,12 @@ urlpatterns = [
     path("desk/library/<slug:slug>/", library_views.library_piece, name="library_piece"),
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
-    path("desk/team/<int:user_id>/", views.team_member, name="team_member"),
+    path("desk/team/<id:user_id>/", views.team_member, name="team_member"),
+    path(
+        "desk/team/<id:user_id>/reset-second-factor/",
+        views.reset_second_factor,
+        name="reset_second_factor",
+    ),
     path("desk/me/", views.my_availability, name="my_availability"),
     path("admin/", admin.site.urls),
     path("guide/", include("resources.urls")),

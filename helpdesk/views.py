@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from allauth.account.decorators import reauthentication_required
 from allauth.account.utils import perform_login
+from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,11 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_countries import countries
 
-from helpdesk import access, invitations, referrals
+from helpdesk import access, invitations, mfa, referrals
 from helpdesk import team as team_actions
 from helpdesk.forms import (
     AcceptInvitationForm,
     CaseFilterForm,
+    ChoosePasswordForm,
     InviteForm,
     NoteForm,
     PauseForm,
@@ -27,6 +31,7 @@ from helpdesk.forms import (
     ReferralForm,
     ReferralUpdateForm,
     ReplyForm,
+    ResetSecondFactorForm,
     StatusForm,
     VolunteerForm,
 )
@@ -69,26 +74,63 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    return single_use_link_page(
+        request,
+        find=lambda: invitations.find_invitation(token),
+        form_class=AcceptInvitationForm,
+        use=lambda data: invitations.accept_invitation(
+            token=token, password=data["password1"], first_name=data["first_name"]
+        ),
+        template="helpdesk/accept_invitation.html",
+    )
+
+
+@never_cache
+def factor_reset(request: HttpRequest, token: str) -> HttpResponse:
+    return single_use_link_page(
+        request,
+        find=lambda: invitations.find_factor_reset(token),
+        form_class=ChoosePasswordForm,
+        use=lambda data: invitations.use_factor_reset(token=token, password=data["password1"]),
+        template="helpdesk/factor_reset.html",
+    )
+
+
+def single_use_link_page(request: HttpRequest, *, find, form_class, use, template: str):
+    """The shape of both mailed links: find the link (or say it cannot be used), ask for
+    a password, use the link, and sign the person in to enrol their second factor."""
     if request.user.is_authenticated:
         raise PermissionDenied
     try:
-        invitation = invitations.find_invitation(token)
-    except invitations.InvitationUnusable:
-        return render(request, "helpdesk/invitation_unusable.html", status=404)
-    form = AcceptInvitationForm(request.POST or None, email=invitation.email)
+        link = find()
+        form = form_class(request.POST or None, email=link.email)
+        if request.method == "POST" and form.is_valid():
+            return sign_in_to_enrol(request, use(form.cleaned_data))
+    except invitations.LinkUnusable:
+        return render(request, "helpdesk/link_unusable.html", status=404)
+    return render(request, template, {"form": form, "link": link})
+
+
+def sign_in_to_enrol(request: HttpRequest, user) -> HttpResponse:
+    """Sign in the person who just proved their mailbox with a link, allowed to enrol."""
+    response = perform_login(request, user, redirect_url=reverse("mfa_activate_totp"))
+    mfa.allow_enrolment(request)
+    return response
+
+
+@staff_required
+@reauthentication_required(app="allauth.mfa")
+def replace_totp(request: HttpRequest) -> HttpResponse:
+    """Move to a new phone: confirmed with the current factor (the decorator), then the
+    new app's code is checked against the new secret before anything changes."""
+    form = ActivateTOTPForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = invitations.accept_invitation(
-                token=token,
-                password=form.cleaned_data["password1"],
-                first_name=form.cleaned_data["first_name"],
-            )
-        except invitations.InvitationUnusable:
-            return render(request, "helpdesk/invitation_unusable.html", status=404)
-        return perform_login(request, user, redirect_url=reverse("mfa_activate_totp"))
-    return render(
-        request, "helpdesk/accept_invitation.html", {"form": form, "invitation": invitation}
-    )
+        mfa.replace_totp(user=request.user, secret=form.secret)
+        clear_totp_secret(request)
+        messages.success(request, _("Your new phone is set up. The old one no longer works."))
+        return redirect("mfa_index")
+    context = {"form": form, "totp_svg_data_uri": mfa.qr_code(request.user, form.secret)}
+    return render(request, "mfa/totp/replace_form.html", context)
 
 
 PAGE_SIZE = 25
@@ -110,7 +152,8 @@ class BoundedPaginator(Paginator):
     def __init__(self, object_list, per_page: int, *, number, ahead: int) -> None:
         super().__init__(object_list, per_page)
         try:
-            start = (max(int(number), 1) - 1) * per_page
+            # No page past a billion: the count's LIMIT must stay within 64 bits.
+            start = (min(max(int(number), 1), 10**9) - 1) * per_page
         except (TypeError, ValueError):
             start = 0
         self.limit = start + ahead
@@ -400,15 +443,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @coordinator_required
 def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
     profile = get_object_or_404(VolunteerProfile.objects.select_related("user"), user_id=user_id)
-    initial = {
-        "role": profile.user.role,
-        "languages": profile.languages.all(),
-        "needs": profile.needs.all(),
-        "capacity": profile.capacity,
-        "paused_until": profile.paused_until,
-        "active": profile.user.is_active,
-    }
-    form = VolunteerForm(request.POST or None, initial=initial)
+    form = VolunteerForm(request.POST or None, initial=volunteer_initial(profile))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         returned = team_actions.update_volunteer(
@@ -426,7 +461,72 @@ def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
             _("Saved. %(count)s case(s) went back to the pool.") % {"count": returned},
         )
         return redirect("team")
-    return render(request, "helpdesk/team_member.html", {"form": form, "profile": profile})
+    return team_member_page(request, profile, form=form)
+
+
+def volunteer_initial(profile: VolunteerProfile) -> dict:
+    return {
+        "role": profile.user.role,
+        "languages": profile.languages.all(),
+        "needs": profile.needs.all(),
+        "capacity": profile.capacity,
+        "paused_until": profile.paused_until,
+        "active": profile.user.is_active,
+    }
+
+
+def team_member_page(
+    request: HttpRequest, profile: VolunteerProfile, *, form=None, reset_form=None, status=200
+) -> HttpResponse:
+    context = {
+        "form": form or VolunteerForm(initial=volunteer_initial(profile)),
+        "profile": profile,
+        "has_factor": mfa.has_factor(profile.user),
+        "reset_form": reset_form or ResetSecondFactorForm(),
+    }
+    return render(request, "helpdesk/team_member.html", context, status=status)
+
+
+@coordinator_required
+@require_POST
+def reset_second_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = get_object_or_404(VolunteerProfile.objects.select_related("user"), user_id=user_id)
+    if profile.user == request.user:
+        raise PermissionDenied  # their own: "Move to a new phone", with their current code
+    form = ResetSecondFactorForm(request.POST)
+    if form.is_valid():
+        try:
+            invitations.reset_second_factor(user=profile.user, by=request.user)
+        except OSError:
+            # SMTP failures are OSErrors; the transaction rolled back, nothing changed.
+            form.add_error(
+                None,
+                _(
+                    "The email could not be sent, so nothing was reset. "
+                    "Please try again in a few minutes."
+                ),
+            )
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(name)s is signed out everywhere and has been sent a link, valid for "
+                    "%(hours)s hours, to set up their sign-in again."
+                )
+                % {"name": profile.user, "hours": settings.INVITATION_MAX_AGE_HOURS},
+            )
+            return redirect("team_member", user_id)
+    return team_member_page(request, profile, reset_form=form, status=400)
+
+
+
+
+
+@staff_required
+def email_address(request: HttpRequest) -> HttpResponse:
+    """Where password resets and set-up links are sent is changed by a coordinator (in
+    the admin), never from a session: whoever held one could take the account."""
+    return render(request, "account/email.html")
 
 
 @staff_required

@@ -10,6 +10,7 @@ import time
 from django.conf import settings
 from django.http import HttpRequest
 
+from helpdesk.headers import mark_session_ended
 from helpdesk.models import Case
 
 CASE_KEY = "inbox_case"
@@ -39,4 +40,6 @@ def inbox_case(request: HttpRequest) -> Case | None:
 
 
 def close_inbox(request: HttpRequest) -> None:
+    """End the inbox session; the browser is asked to clear what the site left."""
     request.session.flush()
+    mark_session_ended(request)

@@ -130,28 +130,31 @@ def follow_up(request: HttpRequest) -> HttpResponse:
         return redirect("intake:inbox")
     form = ReceiptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if throttle.is_blocked(request):
-            form.add_error(None, _("Too many tries. Please wait 15 minutes and try again."))
+        throttle.wait(request)
+        case = find_case(form.cleaned_data["receipt"])
+        if case is None:
+            throttle.record_failure(request)
+            # The same words whether the code is malformed, wrong or deleted.
+            form.add_error(
+                "receipt",
+                _("We could not open a case with this code. Please check it and try again."),
+            )
         else:
-            case = find_case(form.cleaned_data["receipt"])
-            if case is None:
-                throttle.record_failure(request)
-                # The same words whether the code is malformed, wrong or deleted.
-                form.add_error(
-                    "receipt",
-                    _("We could not open a case with this code. Please check it and try again."),
-                )
-            else:
-                open_inbox(request, case)
-                translation.activate(case.language)
-                response = redirect("intake:inbox")
-                response.set_cookie(
-                    settings.LANGUAGE_COOKIE_NAME,
-                    case.language,
-                    samesite="Lax",
-                    secure=request.is_secure(),
-                )
-                return response
+            open_inbox(request, case)
+            translation.activate(case.language)
+            response = redirect("intake:inbox")
+            # As Django's set_language view sets it, from the same settings.
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                case.language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+            return response
     status = 400 if form.errors else 200
     return render(request, "intake/follow_up.html", {"form": form}, status=status)
 

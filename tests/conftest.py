@@ -5,6 +5,7 @@ same functions production uses, and a sign-in that goes through the real allauth
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -20,7 +21,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk.models import User, VolunteerProfile
+from helpdesk.models import User
 from helpdesk.roles import Role
 from resources import cache as library_cache
 
@@ -29,6 +30,9 @@ from resources import cache as library_cache
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+# A Celery worker in a process of its own, as tests of the real worker start it.
+CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo",
+                 "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
 SERVICES = os.environ.get("HAVEN_TEST_SERVICES") == "1"
 
 
@@ -91,7 +95,6 @@ def _fresh_cache():
 
 def make_staff(email: str, role: Role, *, mfa: bool = True, first_name: str = "") -> User:
     user = User.objects.create_user(email, PASSWORD, role=role, first_name=first_name)
-    VolunteerProfile.objects.create(user=user)
     if mfa:
         TOTP.activate(user, generate_totp_secret())
     return user
@@ -121,6 +124,21 @@ def sign_in(client: Client, user: User, *, password: str = PASSWORD) -> None:
     if response.url == reverse("mfa_authenticate"):
         response = client.post(reverse("mfa_authenticate"), {"code": totp_code(user)})
         assert response.status_code == 302, response.content[:500]
+
+
+def sign_in_with_set_up_link(client: Client, user: User) -> None:
+    """Sign in as a person with no second factor does: a coordinator's reset mails a
+    set-up link, which lets them choose a password (here the same one) and enrol."""
+    import re
+
+    from django.core import mail
+
+    from helpdesk.invitations import reset_second_factor
+
+    reset_second_factor(user=user, by=None)
+    link = re.search(r"https?://\S+(/accounts/set-up/\S+/)", mail.outbox[-1].body).group(1)
+    response = client.post(link, {"password1": PASSWORD, "password2": PASSWORD})
+    assert response.url == reverse("mfa_activate_totp"), response.content[:500]
 
 
 @pytest.fixture

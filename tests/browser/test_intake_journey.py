@@ -43,7 +43,7 @@ def test_arabic_submitter_on_a_phone_without_javascript(
     page.locator("button[type=submit].button--big").click()
 
     receipt = page.locator("#receipt-code").input_value()
-    assert len(receipt) == 24  # 20 characters in five groups of four
+    assert len(receipt) == 29  # 24 characters in six groups of four
     assert page.locator("[data-copy]").is_hidden()  # the copy button needs JavaScript
     assert page.locator(".guidance").count() >= 1  # help starts before anyone answers
     assert_accessible(page)

@@ -1,17 +1,19 @@
 import os
 import subprocess
-import sys
 import time
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from helpdesk.celery import app
+from helpdesk.encryption import verify_key_canary
 from helpdesk.models import Invitation
 from helpdesk.tasks import purge_expired_invitations
+from tests.conftest import CELERY_WORKER
 
 
 def expired_invitation() -> Invitation:
@@ -40,33 +42,50 @@ def test_the_task_runs_the_same_function_as_the_command(db):
     assert not Invitation.objects.exists()
 
 
+def worker_environment(**extra: str) -> dict[str, str]:
+    """This test run's PostgreSQL database and Redis, for a worker in another process."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_EAGER": "false",
+        **extra,
+    }
+
+
+@pytest.mark.services
+def test_a_worker_with_the_wrong_key_takes_no_task(transactional_db):
+    assert settings.REDIS_URL and connection.vendor == "postgresql"
+    verify_key_canary()  # the canary, written with this run's key
+    invitation = expired_invitation()
+    app.conf.task_always_eager = False
+    try:
+        purge_expired_invitations.delay()  # waiting in Redis
+        worker = subprocess.run(  # noqa: S603
+            [*CELERY_WORKER, "--loglevel=INFO"],
+            cwd=settings.BASE_DIR,
+            env=worker_environment(FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+        app.control.purge()
+    assert worker.returncode != 0
+    assert "cannot read the data already stored" in worker.stdout + worker.stderr
+    assert Invitation.objects.filter(pk=invitation.pk).exists()  # the task never ran
+
+
 @pytest.mark.services
 def test_a_real_worker_runs_a_task_through_redis(transactional_db, tmp_path):
     assert settings.REDIS_URL and connection.vendor == "postgresql"
     invitation = expired_invitation()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_EAGER": "false",
-    }
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "helpdesk",
-            "worker",
-            "--pool=solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
+    worker = subprocess.Popen(  # noqa: S603
+        [*CELERY_WORKER, "--loglevel=WARNING"],
         cwd=settings.BASE_DIR,
-        env=env,
+        env=worker_environment(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

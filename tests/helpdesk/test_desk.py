@@ -97,9 +97,11 @@ def test_anonymous_and_unenrolled_are_refused_every_desk_page(client, outsider, 
     urls = [reverse("desk"), reverse("pool"), reverse("all_cases"), *case_urls(mine)["get"]]
     for url in urls:
         assert client.get(url).url.startswith(reverse("account_login"))
-    sign_in(client, outsider)
     for url in urls:
-        assert client.get(url).url == reverse("mfa_activate_totp")
+        sign_in(client, outsider)  # a password alone: signed out again, nothing shown
+        response = client.get(url)
+        assert response.status_code == 403
+        assert CANARY not in response.content.decode()
 
 
 def test_the_pool_shows_only_cases_the_volunteer_qualifies_for(volunteer_client, volunteer):
@@ -332,8 +334,8 @@ def test_permission_matrix(client, db, name, method, who, state):
     allowed = BY_STATE[state][name][0 if method == "get" else 1]
     if who == "anonymous":
         assert code == 302 and response.url.startswith(reverse("account_login"))
-    elif who == "unenrolled":
-        assert code == 302 and response.url == reverse("mfa_activate_totp")
+    elif who == "unenrolled":  # a password alone: signed out again, nothing shown
+        assert code == 403 and "_auth_user_id" not in client.session
     elif name in COORDINATOR_ONLY and who != "coordinator":
         assert code in (403, 405) if allowed == 405 else code == 403
     elif needs_case and who == "wrong_volunteer" and allowed != 405:

@@ -142,3 +142,17 @@ def test_expired_invitations_are_purged(coordinator_client):
     with time_machine.travel(timezone.now() + timedelta(hours=73)):
         assert purge_expired_invitations() == 1
     assert not Invitation.objects.exists()
+
+
+def test_the_first_coordinator_is_invited_from_the_command_line(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    output = StringIO()
+    call_command("invite", "First@Example.org", stdout=output)
+    invitation = Invitation.objects.get()
+    assert invitation.email == "first@example.org" and invitation.role == Role.COORDINATOR
+    [message] = mail.outbox
+    link = re.search(r"https?://\S+/accounts/invitation/(\S+)/", message.body).group(1)
+    assert link not in output.getvalue()  # the link is in the mail, never on the terminal

@@ -1,3 +1,7 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
 from django.urls import reverse
 
 from tests.conftest import PASSWORD, cache_keys, sign_in, totp_code
@@ -119,3 +123,40 @@ def test_the_code_of_the_step_just_passed_is_still_accepted_once(client, volunte
     client.post(reverse("account_login"), {"login": volunteer.email, "password": PASSWORD})
     client.post(reverse("mfa_authenticate"), {"code": code})  # the same code again
     assert client.get(reverse("desk")).status_code == 302
+
+
+def sign_in_with_code(client, user, code: str) -> bool:
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    signed_in = client.get(reverse("desk")).status_code == 200
+    client.post(reverse("account_logout"))
+    return signed_in
+
+
+@pytest.mark.parametrize("later", [31, 59, 88])
+def test_a_used_code_is_refused_for_as_long_as_it_is_valid(client, volunteer, later):
+    # A code is accepted in the step before and after its own (MFA_TOTP_TOLERANCE = 1).
+    # Typed early (a phone a little ahead), it stays valid for almost 90 s: someone who
+    # saw it typed must not sign in with it in that time.
+    start = datetime(2031, 5, 4, 10, 0, 1, tzinfo=UTC)  # the first second of a step
+    with time_machine.travel(start, tick=False):
+        code = totp_code(volunteer, offset=1)
+        assert sign_in_with_code(client, volunteer, code)
+    with time_machine.travel(start + timedelta(seconds=later), tick=False):
+        assert not sign_in_with_code(client, volunteer, code)
+        # The person's next code still works.
+        assert sign_in_with_code(client, volunteer, totp_code(volunteer, offset=1))
+
+
+def test_a_code_used_to_enrol_cannot_sign_in(client, volunteer):
+    from allauth.mfa.models import Authenticator
+
+    from helpdesk.mfa import remember_enrolment_step
+
+    start = datetime(2031, 5, 4, 10, 0, 1, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        totp = Authenticator.objects.get(user=volunteer, type=Authenticator.Type.TOTP)
+        remember_enrolment_step(totp)  # as on enrolment, with the code of this step
+        code = totp_code(volunteer)
+    with time_machine.travel(start + timedelta(seconds=40), tick=False):
+        assert not sign_in_with_code(client, volunteer, code)

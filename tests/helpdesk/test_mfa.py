@@ -8,7 +8,7 @@ from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import PASSWORD, sign_in, sign_in_with_set_up_link
 
 
 def staff_urls() -> list[str]:
@@ -40,9 +40,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, method):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_a_password_alone_reaches_only_enrolment(client, outsider, method):
-    # The outsider signed in with the right password but never enrolled TOTP.
-    sign_in(client, outsider)
+def test_a_password_alone_reaches_no_staff_page(client, outsider, method):
+    # The outsider signed in with the right password but never enrolled a factor: not
+    # even enrolment, which only a set-up link or an invitation opens.
+    for url in staff_urls():
+        sign_in(client, outsider)
+        response = getattr(client, method)(url)
+        assert response.status_code == 403, url
+        assert "_auth_user_id" not in client.session, url
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_set_up_link_reaches_only_enrolment(client, outsider, method):
+    sign_in_with_set_up_link(client, outsider)
     for url in staff_urls():
         response = getattr(client, method)(url)
         assert response.status_code == 302, url
@@ -62,7 +72,7 @@ def test_an_enrolled_account_that_skipped_the_code_is_signed_out(client, volunte
 def test_enrolment_unlocks_the_desk_and_makes_recovery_codes(transactional_db, client, outsider):
     # Real commits: allauth announces the new authenticator after commit, and that is
     # when this session is marked as having passed the second factor.
-    sign_in(client, outsider)
+    sign_in_with_set_up_link(client, outsider)
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200
     secret = client.session[SECRET_SESSION_KEY]
@@ -73,13 +83,16 @@ def test_enrolment_unlocks_the_desk_and_makes_recovery_codes(transactional_db, c
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     response = client.post(reverse("mfa_activate_totp"), {"code": code})
     assert response.status_code == 302
+    # The recovery codes come next, with no second code asked: the one just typed
+    # proved the factor, and could not be typed again.
+    assert client.get(response.url).status_code == 200
     assert client.get(reverse("desk")).status_code == 200
     kinds = set(Authenticator.objects.filter(user=outsider).values_list("type", flat=True))
     assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
 
 
 def test_totp_secret_is_encrypted_at_rest(client, outsider):
-    sign_in(client, outsider)
+    sign_in_with_set_up_link(client, outsider)
     client.get(reverse("mfa_activate_totp"))
     secret = client.session[SECRET_SESSION_KEY]
     client.post(

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Q
 
-from helpdesk import dispatch, routing
+from helpdesk import dispatch, pool
 from helpdesk.models import Assignment, Case, CaseRefused, User
 from tests.helpdesk.test_pool import routed, trained
 
@@ -76,7 +76,7 @@ def test_concurrent_routings_drains_and_claims_never_exceed_capacity(transaction
     for case_id in case_ids:
         jobs += [lambda case_id=case_id: dispatch.route_case(case_id)] * 2
         jobs.append(claim(case_id, rng.choice(volunteers).pk))
-    jobs += [routing.drain_pool] * 4
+    jobs += [pool.drain_pool] * 4
     rng.shuffle(jobs)
 
     assert race(jobs) == []

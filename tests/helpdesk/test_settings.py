@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -37,6 +38,8 @@ print(json.dumps({
     "secret": settings.SECRET_KEY,
     "ssl": getattr(settings, "SECURE_SSL_REDIRECT", False),
     "email_host": getattr(settings, "EMAIL_HOST", ""),
+    "language_cookie_secure": settings.LANGUAGE_COOKIE_SECURE,
+    "csrf_cookie_age": settings.CSRF_COOKIE_AGE,
 }))
 """
 
@@ -104,6 +107,8 @@ def test_production_reads_everything_from_the_environment(tmp_path):
     assert values["email_host"] == "smtp.example.org"
     assert values["keys"] == [PRODUCTION["FIELD_ENCRYPTION_KEY"], old]
     assert values["ssl"] is True
+    assert values["language_cookie_secure"] is True
+    assert values["csrf_cookie_age"] is None  # gone when the browser closes
     assert not (tmp_path / "var" / "keys.json").exists()
 
 
@@ -155,3 +160,21 @@ def test_check_deploy_is_clean_in_production(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_env_example_names_every_variable_start_up_may_ask_for():
+    # A missing or malformed variable stops start-up with "See .env.example": it must
+    # be there, and so must every other variable settings.py reads.
+    source = (settings.BASE_DIR / "helpdesk" / "settings.py").read_text()
+    read = set(re.findall(r'(?:env_\w+|ENV\.get)\("([A-Z_]+)"', source))
+    required = set(re.findall(r'env_required\("([A-Z_]+)"', source))
+    assert required >= {"SECRET_KEY", "DATABASE_URL", "SITE_URL", "EMAIL_HOST"}
+    example = (settings.BASE_DIR / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE))
+    assert read - documented == set()
+
+
+def test_the_readme_warns_that_make_run_must_not_face_a_network():
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    assert "must never face a network" in readme.partition("make run")[2][:800]
+    assert "DEBUG" in readme and "127.0.0.1" in readme

@@ -3,6 +3,7 @@ limits fall back to this process's memory; a case whose routing could not be que
 routed by the sweep."""
 
 import logging
+import time
 
 import pytest
 from django.core.cache import cache
@@ -57,7 +58,7 @@ def test_concerns_are_accepted_and_receipts_open_while_redis_is_away(db, redis_d
     assert CANARY in visitor.get(reverse("intake:inbox")).content.decode()
 
 
-def test_receipt_guessing_is_still_limited_while_redis_is_away(db, redis_down, settings):
+def test_receipt_guessing_is_still_slowed_while_redis_is_away(db, redis_down, settings):
     settings.RECEIPT_FAILURES_PER_ADDRESS = 3
     cache.clear()
     guesser = Client()
@@ -65,9 +66,10 @@ def test_receipt_guessing_is_still_limited_while_redis_is_away(db, redis_down, s
     for _ in range(3):
         response = guesser.post(reverse("intake:follow_up"), wrong)
         assert "could not open a case" in response.content.decode()
+    started = time.monotonic()
     response = guesser.post(reverse("intake:follow_up"), wrong)
+    assert time.monotonic() - started >= 0.25
     assert response.status_code == 400
-    assert "Too many tries" in response.content.decode()
 
 
 def test_a_case_whose_routing_could_not_be_queued_is_routed_by_the_sweep(

@@ -4,6 +4,7 @@ import logging
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -86,3 +87,49 @@ def test_no_content_receipt_or_address_reaches_logs_or_tasks(
         assert secret not in str(queued)
     case_id = Case.objects.get().pk
     assert queued == [((case_id,), {})]  # the routing task gets an id, nothing else
+
+
+@pytest.mark.parametrize("how", ["leave", "delete"])
+def test_a_submitter_closing_their_inbox_clears_it(submit, how):
+    visitor = Client()
+    visitor.post(reverse("intake:follow_up"), {"receipt": receipt_in(submit())})
+    assert "Clear-Site-Data" not in visitor.get(reverse("intake:inbox"))
+    if how == "leave":
+        response = visitor.post(reverse("intake:leave"))
+    else:
+        response = visitor.post(reverse("intake:delete"), {"confirm": "yes"})
+    assert "cookies" in response["Clear-Site-Data"]
+    assert "storage" in response["Clear-Site-Data"]
+
+
+@pytest.mark.parametrize("path", ["/", "/write/", "/follow-up/", "/accounts/login/"])
+def test_every_page_denies_the_browser_features_it_never_needs(client, db, path):
+    policy = dict(
+        item.strip().split("=", 1) for item in client.get(path)["Permissions-Policy"].split(",")
+    )
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb", "display-capture"):
+        assert policy[feature] == "()"
+    # Only "Copy the code" on the receipt page may write to the clipboard, on this site.
+    assert {f: v for f, v in policy.items() if v != "()"} == {"clipboard-write": "(self)"}
+
+
+def test_a_first_visit_leaves_no_lasting_cookie(client, db):
+    response = client.get("/")
+    for cookie in response.cookies.values():
+        assert not cookie["max-age"] and not cookie["expires"], cookie.key
+
+
+def test_the_language_cookie_is_for_this_site_and_this_visit_only(client, db):
+    response = client.post(reverse("set_language"), {"language": "fa", "next": "/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["max-age"] and not cookie["expires"]
+
+
+def test_the_language_cookie_set_by_the_inbox_is_alike(submit, settings):
+    settings.LANGUAGE_COOKIE_SECURE = True  # as in production, which is served over HTTPS
+    visitor = Client()
+    response = visitor.post(reverse("intake:follow_up"), {"receipt": receipt_in(submit())})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["secure"]
+    assert not cookie["max-age"] and not cookie["expires"]

@@ -84,8 +84,8 @@ def test_volunteers_and_outsiders_are_refused(client, volunteer_client, outsider
     assert response.status_code == 302
     assert "/login/" in response.url
     volunteer_client.logout()
-    volunteer_client.force_login(outsider)
-    assert volunteer_client.get(url).status_code == 302
+    volunteer_client.force_login(outsider)  # no second factor: signed out, shown nothing
+    assert volunteer_client.get(url).status_code == 403
 
 
 def test_the_list_shows_stale_and_out_of_date_flags(coordinator_client, library):

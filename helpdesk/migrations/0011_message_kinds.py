@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0008_notices_sent_once'),
+        ('helpdesk', '0010_second_factor_reset'),
     ]
 
     operations = [

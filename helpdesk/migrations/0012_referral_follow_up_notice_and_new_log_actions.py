@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0009_message_kinds'),
+        ('helpdesk', '0011_message_kinds'),
     ]
 
     operations = [
