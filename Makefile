@@ -12,7 +12,7 @@ EMAIL ?= coordinator@haven.test
 help:
 	@echo "make run    set up, migrate, load demo data and serve on http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make lint   ruff and makemigrations --check"
+	@echo "make lint   ruff, makemigrations --check and the import layers"
 	@echo "make worker / make beat   Celery worker and scheduler (need REDIS_URL)"
 	@echo "make totp EMAIL=...       current sign-in code of a demo account"
 
@@ -70,6 +70,7 @@ test: $(VENV)/.installed browser-deps messages
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports --no-cache
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A helpdesk worker --loglevel=INFO --concurrency=2

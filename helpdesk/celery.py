@@ -19,11 +19,12 @@ logger = logging.getLogger(__name__)
 def refuse_wrong_encryption_key(**kwargs) -> None:
     """A worker whose keys cannot read the stored data must not work. This runs in the
     worker's main process before its pool starts or any task is taken; Celery logs and
-    ignores an exception from a signal receiver, so the worker exits here itself."""
+    ignores an exception from a signal receiver, so the worker exits here itself.
+    (Imported here: this module is loaded with the project, before Django is set up.)"""
     from django.core.exceptions import ImproperlyConfigured
     from django.db import connections
 
-    from helpdesk.encryption import verify_key_canary
+    from helpdesk.keys import verify_key_canary
 
     try:
         verify_key_canary()

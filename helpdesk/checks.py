@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from helpdesk.encryption import read_key_canary
+from helpdesk.keys import read_key_canary
 
 
 @checks.register("encryption", deploy=True)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from helpdesk.celery import app
-from helpdesk.encryption import verify_key_canary
+from helpdesk.keys import verify_key_canary
 from helpdesk.models import Invitation
 from helpdesk.tasks import purge_expired_invitations
 from tests.conftest import CELERY_WORKER

@@ -16,13 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from helpdesk.encryption import (
-    DecryptionError,
-    decrypt,
-    encrypt,
-    rotate_all_keys,
-    verify_key_canary,
-)
+from helpdesk.encryption import DecryptionError, decrypt, encrypt
+from helpdesk.keys import rotate_all_keys, verify_key_canary
 from helpdesk.models import EncryptionCanary
 from tests.conftest import CELERY_WORKER
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from helpdesk.encryption import rotate_all_keys, verify_key_canary
+from helpdesk.keys import rotate_all_keys, verify_key_canary
 
 
 class Command(BaseCommand):
