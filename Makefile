@@ -59,7 +59,8 @@ run: demo messages
 	@echo "  Two-step code:   in another terminal, run  make totp EMAIL=coordinator@haven.test"
 	@echo "  Emails sent by the desk are written to var/mail/"
 	@echo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# Links in the desk's emails (invitations, notices) follow the address served here.
+	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 totp: $(VENV)/.installed
 	@$(BIN)/python manage.py demo_totp $(EMAIL)
