@@ -47,11 +47,14 @@ EXAMPLE_VALUES = {
 
 
 class LibraryAdminMixin:
+    # An address typed without a scheme is https (Django 6's default, said now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
     class Media:
         css = {"all": ["resources/admin.css"]}
 
 
-class SourceInline(admin.TabularInline):
+class SourceInline(admin.StackedInline):
     extra = 0
     fields = ["url", "title", "checked_on", "supports", "position"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -110,7 +113,7 @@ class LanguageAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "native_name", "right_to_left"]
 
 
-class NeedTranslationInline(admin.TabularInline):
+class NeedTranslationInline(admin.StackedInline):
     model = NeedTranslation
     extra = 0
 
