@@ -256,7 +256,8 @@ def test_lists_run_a_constant_number_of_queries(
             assert coordinator_client.get(reverse(name)).status_code == 200
         return len(queries)
 
-    one = count(1)
+    count(1)  # the first rows fill the library's names kept in memory
+    one = count(0)
     many = count(30)
     assert one == many
     page = coordinator_client.get(reverse(name) + "?page=2")
@@ -373,3 +374,22 @@ def test_a_reassigned_volunteer_is_told_by_email_without_content(
     sent = [m for m in mail.outbox if other_volunteer.email in m.to]
     assert len(sent) == 1
     assert case.reference in sent[0].body and CANARY not in sent[0].body + sent[0].subject
+
+
+def test_case_facts_are_names_in_the_readers_language(client, volunteer, library):
+    case = new_case(volunteer=trained(volunteer), languages=("ar", "en"))
+    sign_in(client, volunteer)
+    page = client.get(reverse("case", args=[case.reference]), HTTP_ACCEPT_LANGUAGE="fa")
+    facts = page.content.decode().split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "سوریه" in facts and ">SY<" not in facts  # the country, in Persian
+    assert "العربية, English" in facts  # each language in its own name
+    english = client.get(reverse("case", args=[case.reference])).content.decode()
+    assert "Syria" in english and "ago</time>" in english
+
+
+def test_all_cases_shows_each_cases_status(coordinator_client, volunteer):
+    case = new_case(volunteer=trained(volunteer))
+    case.close("resolved", by=volunteer)
+    page = coordinator_client.get(reverse("all_cases")).content.decode()
+    assert '<th scope="col">Status</th>' in page
+    assert '<td data-label="Status">Closed</td>' in page
