@@ -38,7 +38,9 @@ def case_for(
         case = _find(Case.objects.pool().qualified_for(user), reference)
     if case is None:
         raise Http404
-    if action:
+    if action == AccessLogEntry.Action.VIEW:
+        AccessLogEntry.objects.record_view(case, user)
+    elif action:
         AccessLogEntry.objects.record(case, user, action)
     return case
 

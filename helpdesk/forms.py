@@ -7,7 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import mfa, routing
-from helpdesk.models import GAP_LABELS, Case, CloseReason, Referral, User, VolunteerProfile
+from helpdesk.models import (
+    GAP_LABELS,
+    AccessLogEntry,
+    Case,
+    CloseReason,
+    Referral,
+    User,
+    VolunteerProfile,
+)
 from helpdesk.roles import Role
 from helpdesk.widgets import PrerenderedSelect
 from resources.models import Language, Need, Organisation
@@ -106,8 +114,7 @@ class AcceptInvitationForm(ChoosePasswordForm):
 class ResetSecondFactorForm(forms.Form):
     confirm = forms.BooleanField(
         label=_(
-            "I have checked with this person, by phone or face to face, that they asked "
-            "for this."
+            "I have checked with this person, by phone or face to face, that they asked for this."
         ),
         error_messages={"required": _("Please check with the person first, then tick this.")},
     )
@@ -402,3 +409,38 @@ class ReviewForm(forms.Form):
         self.fields["languages"].choices = languages
         if not legal_allowed:
             del self.fields["legal"]
+
+
+class AccessLogFilterForm(forms.Form):
+    """The desk-wide access log's filters: who, which case, what, when."""
+
+    person = StaffChoiceField(
+        label=_("Person"),
+        queryset=User.objects.order_by("first_name", "email"),
+        required=False,
+        empty_label=_("Anyone"),
+        widget=PrerenderedSelect,
+    )
+    case = forms.CharField(label=_("Case reference"), max_length=12, required=False)
+    action = forms.ChoiceField(
+        label=_("What"),
+        choices=[("", _("Anything"))] + list(AccessLogEntry.Action.choices),
+        required=False,
+        widget=PrerenderedSelect,
+    )
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_case(self) -> str:
+        return self.cleaned_data["case"].strip().upper()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end comes before the start."))
+        return cleaned

@@ -877,9 +877,39 @@ class Note(models.Model):
         return f"{self.case} note {self.created_at:%Y-%m-%d %H:%M}"
 
 
+# A person reading a case for a while (and coming back to it after each thing they do
+# there) is one "viewed" entry, not one per page load.
+VIEW_LOGGED_ONCE_PER = timedelta(minutes=15)
+
+
 class AccessLogQuerySet(models.QuerySet):
     def record(self, case: Case, user, action: str) -> AccessLogEntry:
         return self.create(case=case, user=user, action=action)
+
+    def record_view(self, case: Case, user) -> None:
+        """A view, unless this person viewed or changed the case in the last 15 minutes:
+        one entry per meaningful action, not one per redirect."""
+        since = timezone.now() - VIEW_LOGGED_ONCE_PER
+        if not self.filter(case=case, user=user, at__gte=since).exists():
+            self.record(case, user, AccessLogEntry.Action.VIEW)
+
+    def matching(
+        self, *, person=None, case: str = "", action: str = "", start=None, end=None
+    ) -> AccessLogQuerySet:
+        """Entries by this person, on the case with this reference, of this action,
+        between these days (included); any that is empty does not narrow. Newest first."""
+        entries = self.select_related("user", "case").order_by("-at", "-pk")
+        if person:
+            entries = entries.filter(user=person)
+        if case:
+            entries = entries.filter(case__reference=case)
+        if action:
+            entries = entries.filter(action=action)
+        if start:
+            entries = entries.filter(at__date__gte=start)
+        if end:
+            entries = entries.filter(at__date__lte=end)
+        return entries
 
 
 class AccessLogEntry(models.Model):

@@ -27,6 +27,7 @@ from helpdesk import queue, reports
 from helpdesk.charts import bar_chart, column_chart
 from helpdesk.models import Referral
 from helpdesk.roles import coordinator_required
+from helpdesk.spreadsheets import csv_number, csv_text
 from helpdesk.views import case_list_context
 from resources.models import Language, Need, Organisation
 
@@ -393,18 +394,6 @@ def review_context(form: ReferralFilterForm, review: reports.ReferralReview) -> 
         "stall_days": reports.STALL_DAYS,
         "no_response_share": round(100 * reports.NO_RESPONSE_SHARE),
     }
-
-
-CSV_SIGNS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(value: str) -> str:
-    """A name a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(CSV_SIGNS) else value
-
-
-def csv_number(value: float | None, digits: int) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
 
 
 @coordinator_required

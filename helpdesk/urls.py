@@ -50,6 +50,7 @@ urlpatterns = [
     # The library's review (coordinators): helpdesk/library_views.py
     path("desk/library/", library_views.library_review, name="library_review"),
     path("desk/library/<slug:slug>/", library_views.library_piece, name="library_piece"),
+    path("desk/access-log/", views.access_log, name="access_log"),
     path("desk/team/", views.team, name="team"),
     path("desk/team/invite/", views.invite, name="invite_staff"),
     path("desk/team/<id:user_id>/", views.team_member, name="team_member"),
