@@ -25,9 +25,7 @@ def visible_cases(user: User) -> QuerySet[Case]:
     return Case.objects.filter(volunteer=user)
 
 
-def case_for(
-    request: HttpRequest, reference: str, *, action: str = "", pool: bool = False
-) -> Case:
+def case_for(request: HttpRequest, reference: str, *, action: str = "", pool: bool = False) -> Case:
     """The case, if this user may reach it; logs `action` (a view) if given; an action
     that changes the case logs itself. With `pool=True` a volunteer may also reach a
     pool case they qualify for."""

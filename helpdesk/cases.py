@@ -73,4 +73,3 @@ def submit_concern(
             # cases): draw another rather than answer with an error.
             if attempt == REFERENCE_ATTEMPTS - 1:
                 raise
-

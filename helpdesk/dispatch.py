@@ -226,4 +226,3 @@ def write(batch: Batch) -> None:
     )
     # One task for the batch's notices: a publish per case would cost more than routing.
     queue.after_commit("notify_assignment", *[assignment.pk for assignment in assignments])
-

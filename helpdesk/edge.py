@@ -59,8 +59,10 @@ class HostileInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or not_utf8_form(request) or (
-            request.path_info.startswith(STAFF_PREFIXES) and self.hostile_staff_input(request)
+        if (
+            "\x00" in request.path
+            or not_utf8_form(request)
+            or (request.path_info.startswith(STAFF_PREFIXES) and self.hostile_staff_input(request))
         ):
             return render(request, "400.html", status=400)
         return self.get_response(request)

@@ -2,6 +2,7 @@ from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.models import Authenticator
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -59,10 +60,42 @@ class MFAReauthenticateForm(TOTPCodeOnceMixin, ReauthenticateForm):
 
 
 class InviteForm(forms.Form):
+    """Who to invite, and the profile their account starts with: with languages and
+    needs, routing can reach them as soon as they have signed in."""
+
     email = forms.EmailField(label=_("Email address"), max_length=254)
     role = forms.ChoiceField(
         label=_("Role"), choices=Role.choices, initial=Role.VOLUNTEER, widget=PrerenderedSelect
     )
+    language = forms.ChoiceField(
+        label=_("Language of the invitation and of the desk's emails to them"),
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        widget=PrerenderedSelect,
+    )
+    languages = forms.ModelMultipleChoiceField(
+        label=_("Languages they speak"),
+        queryset=Language.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    needs = forms.ModelMultipleChoiceField(
+        label=_("Trained for"),
+        queryset=Need.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    capacity = forms.IntegerField(
+        label=_("Open cases at most"), min_value=0, max_value=50, initial=5, required=False
+    )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
+
+    def clean_capacity(self) -> int:
+        capacity = self.cleaned_data["capacity"]
+        return 5 if capacity is None else capacity
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].lower()
@@ -318,6 +351,14 @@ class VolunteerForm(forms.Form):
         choices=[("keep", _("stay with them")), ("return", _("go back to the pool"))],
         initial="keep",
         widget=forms.RadioSelect,
+    )
+
+
+class EmailLanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language of the desk's emails to me"),
+        choices=settings.LANGUAGES,
+        widget=PrerenderedSelect,
     )
 
 

@@ -37,33 +37,54 @@ def link_url(name: str, token: str) -> str:
     return settings.SITE_URL + reverse(name, args=[token])
 
 
-def send_link(*, to: str, template: str, url: str, **context) -> None:
-    """Mail a link in Haven's neutral voice; raises if it cannot be sent."""
+def send_link(*, to: str, template: str, url: str, language: str, **context) -> None:
+    """Mail a link in Haven's neutral voice, in `language`; raises if it cannot be sent."""
     context = {
         "url": url,
         "site_name": settings.SITE_NAME,
         "hours": settings.INVITATION_MAX_AGE_HOURS,
         **context,
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language):
         subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
         body = render_to_string(f"emails/{template}_body.txt", context)
     send_mail(subject, body, None, [to])
 
 
-def invite_staff(*, email: str, role: Role, invited_by: User | None) -> Invitation:
-    """Create an invitation and email its link. Raises if the email cannot be sent, in
-    which case nothing is saved (the coordinator sees the error and can try again)."""
+def invite_staff(
+    *,
+    email: str,
+    role: Role,
+    invited_by: User | None,
+    language: str = settings.LANGUAGE_CODE,
+    languages=(),
+    needs=(),
+    capacity: int = 5,
+) -> Invitation:
+    """Create an invitation and email its link, in the invited person's language. The
+    account starts with the languages, needs and capacity given here, so routing can
+    reach them as soon as they are in. Raises if the email cannot be sent, in which case
+    nothing is saved (the coordinator sees the error and can try again)."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            email=email.lower(), role=role, token_hash=hash_token(token), invited_by=invited_by
+            email=email.lower(),
+            role=role,
+            token_hash=hash_token(token),
+            invited_by=invited_by,
+            language=language,
+            capacity=capacity,
         )
+        invitation.languages.set(languages)
+        invitation.needs.set(needs)
+        with translation.override(language):
+            role_name = str(invitation.get_role_display())
         send_link(
             to=invitation.email,
             template="invitation",
             url=link_url("accept_invitation", token),
-            role=invitation.get_role_display(),
+            language=language,
+            role=role_name,
         )
     return invitation
 
@@ -87,8 +108,17 @@ def accept_invitation(*, token: str, password: str, first_name: str = "") -> Use
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise LinkUnusable
         user = User.objects.create_user(
-            invitation.email, password, role=invitation.role, first_name=first_name
+            invitation.email,
+            password,
+            role=invitation.role,
+            first_name=first_name,
+            language=invitation.language,
         )
+        profile = user.profile
+        profile.capacity = invitation.capacity
+        profile.save(update_fields=["capacity"])
+        profile.languages.set(invitation.languages.all())
+        profile.needs.set(invitation.needs.all())
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
     return user
@@ -107,7 +137,12 @@ def reset_second_factor(*, user: User, by: User) -> FactorReset:
         user.save(update_fields=["password"])
         FactorReset.objects.filter(user=user, used_at__isnull=True).delete()
         reset = FactorReset.objects.create(user=user, token_hash=hash_token(token), requested_by=by)
-        send_link(to=user.email, template="factor_reset", url=link_url("factor_reset", token))
+        send_link(
+            to=user.email,
+            template="factor_reset",
+            url=link_url("factor_reset", token),
+            language=user.language,
+        )
     return reset
 
 
@@ -126,9 +161,7 @@ def find_factor_reset(token: str) -> FactorReset:
 def use_factor_reset(*, token: str, password: str) -> User:
     """Set the new password; the link cannot be used again, also when two requests race."""
     with transaction.atomic():
-        reset = (
-            FactorReset.objects.select_for_update().filter(token_hash=hash_token(token)).first()
-        )
+        reset = FactorReset.objects.select_for_update().filter(token_hash=hash_token(token)).first()
         if reset is None or not reset.is_usable or not reset.user.is_active:
             raise LinkUnusable
         user = reset.user

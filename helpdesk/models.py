@@ -50,6 +50,12 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("email address"), unique=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VOLUNTEER)
+    language = models.CharField(
+        _("language of the desk's emails"),
+        max_length=12,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -137,6 +143,22 @@ class VolunteerProfile(models.Model):
     def is_paused(self, today: date | None = None) -> bool:
         return routing.is_paused(self.paused_until, today or timezone.localdate())
 
+    def routing_blocks(self, today: date | None = None) -> list[str]:
+        """Why routing can give this person no case at all, whatever the case: the team
+        page shows it, so nobody looks "available" while nothing can reach them."""
+        blocks = []
+        if not self.user.is_active:
+            blocks.append(_("deactivated"))
+        if self.is_paused(today):
+            blocks.append(_("paused"))
+        if not self.languages.all():
+            blocks.append(_("no language set"))
+        if not self.needs.all():
+            blocks.append(_("not trained for any need"))
+        if self.capacity == 0:
+            blocks.append(_("capacity 0"))
+        return [str(block) for block in blocks]
+
     def as_candidate(self, *, open_cases: int) -> routing.Candidate:
         """This profile as routing sees it (languages and needs prefetched, or queried)."""
         return routing.Candidate(
@@ -196,6 +218,20 @@ class Invitation(SingleUseLink):
         User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("invited by")
     )
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # The profile the new account starts with, so that routing can reach them at once.
+    language = models.CharField(
+        _("language of the desk's emails"),
+        max_length=12,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
+    languages = models.ManyToManyField(
+        "resources.Language", blank=True, related_name="+", verbose_name=_("languages spoken")
+    )
+    needs = models.ManyToManyField(
+        "resources.Need", blank=True, related_name="+", verbose_name=_("needs trained for")
+    )
+    capacity = models.PositiveSmallIntegerField(_("capacity"), default=5)
 
     class Meta(SingleUseLink.Meta):
         verbose_name = _("invitation")

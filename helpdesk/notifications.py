@@ -47,26 +47,42 @@ def pool_url() -> str:
     return f"{settings.SITE_URL}/desk/pool/"
 
 
-def coordinator_emails() -> list[str]:
+# Who a notice goes to: an address and the language its owner reads the desk in.
+Recipient = tuple[str, str]
+
+
+def recipient(user: User) -> Recipient:
+    return (user.email, user.language)
+
+
+def coordinator_emails() -> list[Recipient]:
     return list(
         User.objects.filter(is_active=True, role=Role.COORDINATOR)
         .order_by("pk")
-        .values_list("email", flat=True)
+        .values_list("email", "language")
     )
 
 
-def render_notice(name: str, context: dict) -> tuple[str, str]:
+def render_notice(name: str, context: dict, language: str) -> tuple[str, str]:
     context = {"site_name": settings.SITE_NAME, **context}
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language):
         subject = render_to_string(f"emails/{name}_subject.txt", context)
         body = render_to_string(f"emails/{name}_body.txt", context)
     return " ".join(subject.split()), body
 
 
-def send_notice(name: str, context: dict, recipients: Sequence[str]) -> int:
-    """One email per recipient, so coordinators never see each other's addresses."""
-    subject, body = render_notice(name, context)
-    return send_mass_mail([(subject, body, None, [address]) for address in recipients])
+def send_notice(name: str, context: dict, recipients: Sequence[Recipient | str]) -> int:
+    """One email per recipient, so coordinators never see each other's addresses, each
+    in its recipient's language (an address alone: the desk's default language)."""
+    rendered: dict[str, tuple[str, str]] = {}
+    messages = []
+    for entry in recipients:
+        address, language = entry if isinstance(entry, tuple) else (entry, settings.LANGUAGE_CODE)
+        if language not in rendered:
+            rendered[language] = render_notice(name, context, language)
+        subject, body = rendered[language]
+        messages.append((subject, body, None, [address]))
+    return send_mass_mail(messages)
 
 
 def notify_assignment(assignment_id: int) -> bool:
@@ -94,7 +110,7 @@ def notify_assignment(assignment_id: int) -> bool:
         return False  # another run claimed it meanwhile
     claimed = Assignment.objects.filter(pk=assignment_id)
     with released_on_failure(claimed, "notified_at"):
-        return bool(send_notice("assignment", context, [assignment.volunteer.email]))
+        return bool(send_notice("assignment", context, [recipient(assignment.volunteer)]))
 
 
 @contextmanager
@@ -153,7 +169,7 @@ def notify_submitter_message(message_id: int) -> bool:
         return False
     context = {"reference": case.reference, "url": case_url(case)}
     sent = send_claimed(
-        Message, message_id, "notified_at", "submitter_message", context, [volunteer.email]
+        Message, message_id, "notified_at", "submitter_message", context, [recipient(volunteer)]
     )
     return bool(sent)
 
@@ -237,14 +253,14 @@ def notify_referral_follow_up(referral_id: int) -> int:
             case__volunteer__is_active=True,
         )
         .select_related("case__volunteer")
-        .only("case__reference", "case__volunteer__email")
+        .only("case__reference", "case__volunteer__email", "case__volunteer__language")
         .first()
     )
     if referral is None:
         return 0
     case = referral.case
     context = {"reference": case.reference, "url": case_url(case)}
-    recipients = [case.volunteer.email]
+    recipients = [recipient(case.volunteer)]
     return send_claimed(
         Referral, referral_id, "follow_up_notified_at", "referral_follow_up", context, recipients
     )
@@ -257,7 +273,7 @@ def announce_overdue_guidance(*, today: date | None = None) -> int:
     for piece in Guidance.objects.overdue_unannounced(today).with_translations():
         source = piece.source_translation()
         owner = piece.owner if piece.owner_id else None
-        recipients = [owner.email] if owner and owner.is_active else coordinator_emails()
+        recipients = [recipient(owner)] if owner and owner.is_active else coordinator_emails()
         context = {
             "title": source.title if source else piece.slug,
             "review_by": piece.review_by,
@@ -267,4 +283,3 @@ def announce_overdue_guidance(*, today: date | None = None) -> int:
             Guidance, piece.pk, "review_notified_at", "guidance_overdue", context, recipients
         )
     return sent
-

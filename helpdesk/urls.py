@@ -30,9 +30,7 @@ urlpatterns = [
     path("desk/cases/<str:reference>/claim/", views.case_claim, name="case_claim"),
     path("desk/cases/<str:reference>/reassign/", views.case_reassign, name="case_reassign"),
     path("desk/cases/<str:reference>/log/", views.case_log, name="case_log"),
-    path(
-        "desk/cases/<str:reference>/referrals/new/", views.referral_new, name="referral_new"
-    ),
+    path("desk/cases/<str:reference>/referrals/new/", views.referral_new, name="referral_new"),
     path(
         "desk/cases/<str:reference>/referrals/<id:referral_id>/",
         views.referral_update,
@@ -60,6 +58,7 @@ urlpatterns = [
         name="reset_second_factor",
     ),
     path("desk/me/", views.my_availability, name="my_availability"),
+    path("desk/me/language/", views.my_email_language, name="my_email_language"),
     path("admin/", admin.site.urls),
     path("guide/", include("resources.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

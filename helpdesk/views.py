@@ -27,6 +27,7 @@ from helpdesk.forms import (
     AccessLogFilterForm,
     CaseFilterForm,
     ChoosePasswordForm,
+    EmailLanguageForm,
     InviteForm,
     NoteForm,
     PauseForm,
@@ -50,11 +51,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = invitations.invite_staff(
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
-                invited_by=request.user,
-            )
+            invitation = invitations.invite_staff(invited_by=request.user, **form.cleaned_data)
         except OSError:
             # SMTP failures are OSErrors; the transaction rolled back, nothing is saved.
             form.add_error(
@@ -587,7 +584,20 @@ def my_availability(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Welcome back: you receive new cases again."))
         return redirect("desk")
-    return render(request, "helpdesk/availability.html", {"form": form, "profile": profile})
+    language_form = EmailLanguageForm(initial={"language": request.user.language})
+    context = {"form": form, "profile": profile, "language_form": language_form}
+    return render(request, "helpdesk/availability.html", context)
+
+
+@staff_required
+@require_POST
+def my_email_language(request: HttpRequest) -> HttpResponse:
+    form = EmailLanguageForm(request.POST)
+    if form.is_valid():
+        request.user.language = form.cleaned_data["language"]
+        request.user.save(update_fields=["language"])
+        messages.success(request, _("The desk's emails to you will be in this language."))
+    return redirect("my_availability")
 
 
 def template_values(case: Case, template, user) -> dict[str, str]:

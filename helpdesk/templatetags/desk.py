@@ -35,7 +35,7 @@ def need_name(need: Need) -> str:
 
 @register.simple_tag
 def language_names(codes) -> str:
-    """"العربية, English": each language in its own name, the form people know."""
+    """ "العربية, English": each language in its own name, the form people know."""
     names = remember(
         ("language-names",), lambda: dict(Language.objects.values_list("code", "native_name"))
     )

@@ -10,16 +10,17 @@ from django.utils import timezone
 from helpdesk.invitations import hash_token, purge_expired_invitations
 from helpdesk.models import Invitation, User
 from helpdesk.roles import Role
+from resources.models import Language, Need
 
 NEW_PASSWORD = "a long and unusual passphrase 7"
 
 
-def invite(client, email="new.person@example.org", role=Role.VOLUNTEER) -> str:
+def invite(client, email="new.person@example.org", role=Role.VOLUNTEER, **profile) -> str:
     """Invite through the coordinator's page; return the link from the email."""
-    response = client.post(reverse("invite_staff"), {"email": email, "role": role})
-    assert response.status_code == 302
-    assert len(mail.outbox) == 1
-    return re.search(r"https?://\S+/accounts/invitation/\S+/", mail.outbox[0].body).group(0)
+    data = {"email": email, "role": role, "language": "en", "capacity": 5, **profile}
+    response = client.post(reverse("invite_staff"), data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    return re.search(r"https?://\S+/accounts/invitation/\S+/", mail.outbox[-1].body).group(0)
 
 
 def path_of(link: str) -> str:
@@ -55,6 +56,41 @@ def test_invitee_sets_password_then_must_enrol_totp(coordinator_client):
     # Signed in, but nothing is reachable before a second factor is enrolled.
     assert client.get(reverse("desk")).url == reverse("mfa_activate_totp")
     assert client.get(reverse("mfa_activate_totp")).status_code == 200
+
+
+def test_the_invitation_carries_the_profile_and_speaks_their_language(coordinator_client):
+    arabic, french = Language.objects.filter(code__in=["ar", "fr"])
+    leave = Need.objects.get(slug="leave")
+    link = invite(
+        coordinator_client,
+        language="fr",
+        languages=[arabic.pk, french.pk],
+        needs=[leave.pk],
+        capacity=2,
+    )
+    french = mail.outbox[0]
+    invite(coordinator_client, email="other.person@example.org")
+    english = mail.outbox[1]
+    assert french.subject != english.subject and french.body != english.body  # in French
+
+    client = Client()
+    client.post(
+        path_of(link), {"first_name": "Sam", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    user = User.objects.get(email="new.person@example.org")
+    profile = user.profile
+    assert user.language == "fr"
+    assert sorted(profile.languages.values_list("code", flat=True)) == ["ar", "fr"]
+    assert list(profile.needs.values_list("slug", flat=True)) == ["leave"]
+    assert profile.capacity == 2
+    assert profile.routing_blocks() == []  # routing can reach them at once
+
+
+def test_the_team_page_says_who_no_case_can_reach_and_why(coordinator_client, volunteer):
+    page = coordinator_client.get(reverse("team")).content.decode()
+    row = page.split(str(volunteer))[1].split("</tr>")[0]
+    assert "no cases can reach them" in row
+    assert "no language set" in row and "not trained for any need" in row
 
 
 def test_a_link_works_once(coordinator_client):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from celery.app.task import Task
+from django.core import mail as outbox
 from django.test import TestCase
 from django.urls import reverse
 from kombu.exceptions import OperationalError
@@ -334,3 +335,19 @@ def test_the_sweep_tells_coordinators_of_a_pool_case_whose_notice_was_lost(
     assert [mail.to for mail in mailoutbox] == [[coordinator.email]]
     assert case.reference in mailoutbox[0].subject
     assert_no_content(mailoutbox)
+
+
+def test_each_staff_member_gets_the_notice_in_their_language(db, coordinator):
+    coordinator.language = "fr"
+    coordinator.save()
+    english = make_staff("second@example.org", Role.COORDINATOR)
+    sent = notifications.send_notice(
+        "escalation",
+        {"reference": "ABCD1234", "url": "https://desk.example/x"},
+        notifications.coordinator_emails(),
+    )
+    assert sent == 2
+    by_address = {message.to[0]: message for message in outbox.outbox}
+    french, plain = by_address[coordinator.email], by_address[english.email]
+    assert "ABCD1234" in french.body and "ABCD1234" in plain.body
+    assert french.body.startswith("Bonjour") and plain.body.startswith("Hello")
