@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.models import Authenticator
@@ -485,3 +486,12 @@ class AccessLogFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("end", _("The end comes before the start."))
         return cleaned
+
+
+class StaffLoginForm(LoginForm):
+    """allauth's sign-in form; the page links to the password reset once, below the
+    form, so the password field carries no second "Forgot your password?" link."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""

@@ -272,6 +272,7 @@ LOGOUT_REDIRECT_URL = "account_login"
 
 # django-allauth: email + password, no public sign-up (see helpdesk/accounts.py).
 ACCOUNT_ADAPTER = "helpdesk.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"login": "helpdesk.forms.StaffLoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

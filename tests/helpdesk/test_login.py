@@ -160,3 +160,12 @@ def test_a_code_used_to_enrol_cannot_sign_in(client, volunteer):
         code = totp_code(volunteer)
     with time_machine.travel(start + timedelta(seconds=40), tick=False):
         assert not sign_in_with_code(client, volunteer, code)
+
+
+def test_the_sign_in_pages_are_the_desks_own(client, db):
+    page = client.get(reverse("account_login")).content.decode()
+    assert page.count("Forgot your password?") == 1
+    reset = client.get(reverse("account_reset_password")).content.decode()
+    assert 'class="button"' in reset and "Send me the link" in reset
+    refused = client.post(reverse("account_reset_password"), {"email": "not an address"})
+    assert 'aria-describedby="id_email_error"' in refused.content.decode()
