@@ -33,24 +33,51 @@ def rendered_options(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, s
 
 
 class PrerenderedSelect(forms.Select):
+    """Choices may be grouped as Django's are: (group label, [(value, label), ...])."""
+
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         attrs = self.build_attrs(self.attrs, attrs)
         selected = self.format_value(value)
         # Like Django's Select: only the first option with the value is marked.
-        chosen = selected[0] if selected else None
-        choices = tuple((str(v), str(label)) for v, label in self.choices)
+        self.chosen = selected[0] if selected else None
         parts = []
-        for option_value, option, option_selected in rendered_options(choices):
-            if option_value == chosen:
-                parts.append(option_selected)
-                chosen = None
+        for group, options in self.groups():
+            rendered = self.rendered(options)
+            if group is None:
+                parts.extend(rendered)
             else:
-                parts.append(option)
+                inner = "".join(f"\n  {part}\n" for part in rendered)
+                parts.append(f'<optgroup label="{escape(group)}">{inner}\n</optgroup>')
         # Byte for byte Django's select.html, whose option template ends in a newline.
         options = "".join(f"\n  {part}\n" for part in parts)
         return mark_safe(  # noqa: S308 - every name, value and label is escaped
             f'<select name="{escape(name)}"{rendered_attrs(attrs)}>{options}\n</select>'
         )
+
+    def groups(self) -> list[tuple[str | None, tuple[tuple[str, str], ...]]]:
+        """The choices as (group label or None, its options), in order."""
+        groups, loose = [], []
+        for value, label in self.choices:
+            if isinstance(label, list | tuple):
+                if loose:
+                    groups.append((None, tuple(loose)))
+                    loose = []
+                groups.append((str(value), tuple((str(v), str(text)) for v, text in label)))
+            else:
+                loose.append((str(value), str(label)))
+        if loose:
+            groups.append((None, tuple(loose)))
+        return groups
+
+    def rendered(self, options: tuple[tuple[str, str], ...]) -> list[str]:
+        parts = []
+        for option_value, option, option_selected in rendered_options(options):
+            if option_value == self.chosen:
+                parts.append(option_selected)
+                self.chosen = None
+            else:
+                parts.append(option)
+        return parts
 
 
 def rendered_attrs(attrs: dict) -> str:

@@ -7,6 +7,7 @@ import secrets
 
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -90,7 +91,11 @@ class ConcernForm(forms.Form):
         required=False,
     )
     contact_details = TextField(
-        label=_("Address, number or name on that channel"), max_length=300, required=False
+        label=_("Address, number or name on that channel"),
+        max_length=300,
+        required=False,
+        # Numbers and addresses read left to right, also inside Arabic or Persian text.
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
     )
     contact_safe_times = TextField(
         label=_("When is it safe to contact you?"), max_length=300, required=False
@@ -179,13 +184,25 @@ class ConcernForm(forms.Form):
 class ReceiptForm(forms.Form):
     receipt = TextField(
         label=_("Your receipt code"),
-        help_text=_("The code you got when you wrote to us, for example 7K2M-XQ4P-…"),
         max_length=100,
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "dir": "ltr",  # a code reads left to right, also in Arabic or Persian
+            }
         ),
         error_messages={"required": _("Please type your receipt code.")},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The example code kept whole and left to right inside right-to-left text.
+        self.fields["receipt"].help_text = format_html(
+            _("The code you got when you wrote to us, for example {example}"),
+            example=format_html('<bdi dir="ltr">{}</bdi>', "7K2M-XQ4P-…"),
+        )
 
 
 class ReplyForm(forms.Form):

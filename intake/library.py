@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyuca
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils.choices import BaseChoiceIterator
@@ -76,12 +77,42 @@ def _choices(language: str, *, needs: list[Need], languages: list, complete: boo
     return ConcernChoices(
         needs=Choices((str(need.pk), need_label(need, language)) for need in needs),
         need_by_pk={str(need.pk): need for need in needs},
-        countries=Choices([("", _("Choose a country")), *((c.code, c.name) for c in countries)]),
+        countries=Choices(country_choices(language)),
         languages=dict(languages),
         first_language=Choices([("", _("Choose a language")), *languages]),
         other_language=Choices([("", _("None")), *languages]),
         complete=complete,
     )
+
+
+# Where people who read each language most often write from: offered first, so a Persian
+# speaker does not scroll to the 75th country for Iran. (The whole list follows.)
+COMMON_COUNTRIES = {
+    "ar": ("SY", "IQ", "YE", "SD", "EG", "LB", "PS", "JO", "LY", "SA", "MA", "DZ", "TN"),
+    "fa": ("IR", "AF", "TJ"),
+    "ru": ("RU", "BY", "UA", "KZ", "UZ", "KG", "TJ", "TM", "AZ", "AM", "GE", "MD"),
+    "tr": ("TR", "AZ"),
+    "es": ("VE", "CO", "CU", "HN", "NI", "SV", "GT", "MX", "PE", "ES"),
+    "fr": ("CM", "CD", "SN", "CI", "GN", "ML", "BI", "DZ", "MA", "TN", "HT", "BE"),
+    "nl": ("BE", "NL", "SR"),
+    "en": ("UG", "NG", "GH", "KE", "JM", "PK", "GB"),
+}
+COLLATOR = pyuca.Collator()
+
+
+def country_choices(language: str) -> list:
+    """Every country by its name in `language`, in that language's alphabetical order
+    (the Unicode Collation Algorithm: Persian پ after ب, not after ي), the ones its
+    readers most often write from first."""
+    named = sorted(((c.code, c.name) for c in countries), key=lambda c: COLLATOR.sort_key(c[1]))
+    names = dict(named)
+    common = [(code, names[code]) for code in COMMON_COUNTRIES.get(language, ()) if code in names]
+    choices = [("", _("Choose a country"))]
+    if common:
+        choices += [(_("Often chosen"), common), (_("All countries"), named)]
+    else:
+        choices += named
+    return choices
 
 
 def need_label(need: Need, language: str) -> str:

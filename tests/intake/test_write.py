@@ -223,3 +223,25 @@ def test_a_reference_already_in_use_is_drawn_again_not_an_error(submit, monkeypa
     response = submit(submission_key="second")
     assert response.status_code == 200
     assert set(Case.objects.values_list("reference", flat=True)) == {taken, "FRESH234"}
+
+
+def test_countries_are_in_the_readers_alphabet_with_their_usual_ones_first(client, db):
+    page = client.get(reverse("intake:write"), HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    select = page.split('name="country"')[1].split("</select>")[0]
+    often, everything = select.split("<optgroup")[1:3]
+    assert '<option value="IR">ایران</option>' in often
+    names = re.findall(r'<option value="[A-Z]{2}">([^<]+)</option>', everything)
+    assert len(names) > 240
+    # Persian order: پاکستان (pe) after بلژیک (be), before تاجیکستان (te).
+    assert names.index("بلژیک") < names.index("پاکستان") < names.index("تاجیکستان")
+    english = client.get(reverse("intake:write")).content.decode()
+    assert "<optgroup" in english.split('name="country"')[1].split("</select>")[0]
+
+
+def test_contact_details_and_codes_read_left_to_right_in_any_language(client, db):
+    page = client.get(reverse("intake:write"), HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    field = re.search(r'<input[^>]*name="contact_details"[^>]*>', page).group(0)
+    assert 'dir="ltr"' in field
+    follow_up = client.get(reverse("intake:follow_up"), HTTP_ACCEPT_LANGUAGE="ar").content
+    receipt = re.search(r'<input[^>]*name="receipt"[^>]*>', follow_up.decode()).group(0)
+    assert 'dir="ltr"' in receipt
