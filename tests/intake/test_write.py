@@ -245,3 +245,20 @@ def test_contact_details_and_codes_read_left_to_right_in_any_language(client, db
     follow_up = client.get(reverse("intake:follow_up"), HTTP_ACCEPT_LANGUAGE="ar").content
     receipt = re.search(r'<input[^>]*name="receipt"[^>]*>', follow_up.decode()).group(0)
     assert 'dir="ltr"' in receipt
+
+
+def test_a_refused_form_lists_its_problems_each_linked_to_its_field(client, db):
+    response = client.post(
+        reverse("intake:write"), concern(consent=None, country="", description="Kept text.")
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert "Everything you wrote is kept below." in summary
+    links = re.findall(r'<a href="#([^"]+)">', summary)
+    assert links == ["id_country", "id_consent"]  # in the order of the form
+    for target in links:
+        assert f'id="{target}"' in page
+    # Even without JavaScript the page comes back at the summary, not at the top.
+    assert 'action="/write/#error-summary"' in page
+    assert "Kept text." in page
