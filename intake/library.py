@@ -44,6 +44,7 @@ class Choices(BaseChoiceIterator):
 class ConcernChoices:
     needs: Choices
     need_by_pk: dict[str, Need]
+    need_pk_by_slug: dict[str, str]
     countries: Choices
     languages: dict[str, str]
     first_language: Choices
@@ -77,6 +78,7 @@ def _choices(language: str, *, needs: list[Need], languages: list, complete: boo
     return ConcernChoices(
         needs=Choices((str(need.pk), need_label(need, language)) for need in needs),
         need_by_pk={str(need.pk): need for need in needs},
+        need_pk_by_slug={need.slug: str(need.pk) for need in needs},
         countries=Choices(country_choices(language)),
         languages=dict(languages),
         first_language=Choices([("", _("Choose a language")), *languages]),

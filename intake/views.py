@@ -42,7 +42,12 @@ def concern_page(
         fields = render_to_string(template, {"form": form})
     else:
         fields = library.remember(
-            ("concern-fields", get_language(), form.initial.get("for_whom")),
+            (
+                "concern-fields",
+                get_language(),
+                form.initial.get("for_whom"),
+                form.initial.get("need"),
+            ),
             lambda: render_to_string(template, {"form": form}),
         )
     context = {"form": form, "fields": fields, **context}
@@ -52,9 +57,14 @@ def concern_page(
 @never_cache
 def write(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
+        # From the start page ("for") or from a guide's "Ask a volunteer" ("need").
         for_whom = request.GET.get("for")
         initial = {"for_whom": for_whom} if for_whom in Case.ForWhom.values else {}
-        return concern_page(request, ConcernForm(initial=initial))
+        form = ConcernForm(initial=initial)
+        chosen = form.choices.need_pk_by_slug.get(request.GET.get("need", ""))
+        if chosen is not None:
+            form.initial["need"] = chosen
+        return concern_page(request, form)
     form = ConcernForm(request.POST)
     if not form.is_valid():
         return concern_page(request, form, status=400)

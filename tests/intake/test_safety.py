@@ -133,3 +133,11 @@ def test_the_language_cookie_set_by_the_inbox_is_alike(submit, settings):
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["secure"]
     assert not cookie["max-age"] and not cookie["expires"]
+
+
+def test_the_language_can_be_changed_at_the_top_of_every_public_page(client, db):
+    for url in ("/", "/write/", "/follow-up/", "/guide/"):
+        page = client.get(url).content.decode()
+        header = page.split("</header>")[0]
+        assert 'id="language-select"' in header and 'action="/i18n/setlang/"' in header
+        assert page.count('id="language-select"') == 1

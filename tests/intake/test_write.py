@@ -262,3 +262,13 @@ def test_a_refused_form_lists_its_problems_each_linked_to_its_field(client, db):
     # Even without JavaScript the page comes back at the summary, not at the top.
     assert 'action="/write/#error-summary"' in page
     assert "Kept text." in page
+
+
+def test_the_receipt_shows_guides_as_summaries_that_open(library, submit):
+    page = submit().content.decode()
+    guides = page.split('class="matched-guidance"')[1]
+    assert guides.count('<details class="guidance__more"') >= 2
+    assert "Read this guide" in guides
+    # An emergency is never hidden behind a tap.
+    urgent = submit(in_danger="yes").content.decode()
+    assert '<details class="guidance__more" open>' in urgent

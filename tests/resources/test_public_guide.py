@@ -1,6 +1,7 @@
 """The public self-help pages: open to anyone, in the visitor's language, with any
 fallback to another language visible and marked up with that language."""
 
+import re
 from datetime import date
 
 import pytest
@@ -8,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from resources.models import Guidance, GuidanceTranslation
+from resources.models import Guidance, GuidanceTranslation, Need
 from tests.resources.conftest import OLDER_ENGLISH, add_guidance, add_organisation
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +240,16 @@ def test_the_pages_load_nothing_from_another_origin_and_run_no_inline_script(cli
         assert 'src="http' not in page
         assert '<link rel="stylesheet" href="/static/' in page
         assert "data-quick-exit" in page
+
+
+def test_ask_a_volunteer_opens_the_form_with_the_need_chosen(client, library):
+    page = get(client, "resources:need", "asylum-be").content.decode()
+    assert 'href="/write/?need=asylum-be"' in page
+    friend = get(client, "resources:need_friend", "asylum-be").content.decode()
+    assert 'href="/write/?for=other&amp;need=asylum-be"' in friend
+
+    form = client.get("/write/?for=other&need=asylum-be").content.decode()
+    need = Need.objects.get(slug="asylum-be")
+    assert re.search(rf'<input[^>]*value="{need.pk}"[^>]*checked', form)
+    assert re.search(r'<input[^>]*value="other"[^>]*checked', form)
+    assert client.get("/write/?need=nonsense").status_code == 200
