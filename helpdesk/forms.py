@@ -457,7 +457,7 @@ class AccessLogFilterForm(forms.Form):
     """The desk-wide access log's filters: who, which case, what, when."""
 
     person = StaffChoiceField(
-        label=_("Person"),
+        label=_("Staff member"),
         queryset=User.objects.order_by("first_name", "email"),
         required=False,
         empty_label=_("Anyone"),

@@ -65,7 +65,7 @@ def test_the_desk_wide_access_log(transactional_db, live_server, page):
     cora, amira = desk_with_cases()
     sign_in(page, live_server.url, cora)
     page.get_by_role("link", name="Access log").click()
-    page.get_by_label("Person").select_option(str(amira.pk))
+    page.get_by_label("Staff member").select_option(str(amira.pk))
     page.get_by_role("button", name="Show").click()
     rows = page.locator("table tbody tr")
     assert rows.count() >= 1

@@ -4,6 +4,7 @@ date on the public guide; a coordinator's review. axe on every page."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from helpdesk import cases
@@ -52,7 +53,7 @@ def open_inbox(context, base: str, receipt: str):
     page.goto(base + "/follow-up/")
     page.locator("#id_receipt").fill(receipt)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/inbox/")
+    page.wait_for_url(re.compile(r".*/follow-up/inbox/"))
     return page
 
 

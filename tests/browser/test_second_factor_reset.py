@@ -33,7 +33,9 @@ def test_a_coordinator_resets_a_volunteers_factor_and_they_enrol_again(
 
     # Not without saying they checked with the person.
     page.get_by_role("button", name="Reset and send a set-up link").click()
-    assert page.get_by_text("Please check with the person first").is_visible()
+    assert page.get_by_text(
+        "Please check with the person first, then tick this.", exact=True
+    ).is_visible()
     assert_accessible(page)
     screenshot(page, "reset-02-check-first")
     page.get_by_label("I have checked with this person").check()

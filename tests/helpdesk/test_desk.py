@@ -383,6 +383,7 @@ def test_case_facts_are_names_in_the_readers_language(client, volunteer, library
     facts = page.content.decode().split('<dl class="facts">')[1].split("</dl>")[0]
     assert "سوریه" in facts and ">SY<" not in facts  # the country, in Persian
     assert "العربية, English" in facts  # each language in its own name
+    assert "ago" not in facts and "پیش" in facts  # "… ago", said in Persian
     english = client.get(reverse("case", args=[case.reference])).content.decode()
     assert "Syria" in english and "ago</time>" in english
 
