@@ -115,6 +115,7 @@ class Services:
             **environment.bench_environment(),
             "DJANGO_SETTINGS_MODULE": "bench.chaos_settings",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}",
+            "KEYS_DATABASE_URL": f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}_keys",
             "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
             "CHAOS_MAIL_DIR": str(self.mail),
             "ALLOWED_HOSTS": "127.0.0.1",
@@ -149,8 +150,9 @@ class Services:
         )  # fmt: skip
         self.pg("start")
         self.pg_ready()
-        run("psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc",
-            f"CREATE DATABASE {DATABASE}")  # fmt: skip
+        for name in (DATABASE, f"{DATABASE}_keys"):  # the main database and the key store
+            run("psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc",
+                f"CREATE DATABASE {name}")  # fmt: skip
 
     # Redis
     def start_redis(self) -> None:
@@ -734,7 +736,7 @@ def main() -> None:
         from helpdesk.models import VolunteerProfile
         from resources.loader import load_resources
 
-        call_command("migrate", verbosity=0, interactive=False)
+        environment.migrate()
         call_command("collectstatic", verbosity=0, interactive=False)
         load_resources()
         seed.make_staff(random.Random(args.seed))

@@ -92,6 +92,7 @@ def fuzz_environment(database: str, port: int) -> dict[str, str]:
         **environment.bench_environment(),
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "DATABASE_URL": f"{environment.PG}/{database}",
+        "KEYS_DATABASE_URL": f"{environment.PG}/{database}_keys",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "SITE_URL": f"https://127.0.0.1:{port}",
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -103,8 +104,9 @@ def fuzz_environment(database: str, port: int) -> dict[str, str]:
 def embedded_environment(port: int) -> dict[str, str]:
     """The embedded default: none of production's variables, a var directory of its own."""
     haven = {
-        "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SITE_URL",
-        "ALLOWED_HOSTS", "DEBUG", "CELERY_EAGER", "HAVEN_TEST_SERVICES", "EMAIL_BACKEND",
+        "DATABASE_URL", "KEYS_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
+        "SITE_URL", "ALLOWED_HOSTS", "DEBUG", "CELERY_EAGER", "HAVEN_TEST_SERVICES",
+        "EMAIL_BACKEND",
     }  # fmt: skip
     return {
         **{key: value for key, value in os.environ.items() if key not in haven},
@@ -120,8 +122,9 @@ def recreate_database(database: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{environment.PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {database}")
+        for name in (database, f"{database}_keys"):  # the main database and the key store
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
 
 
 def prepare_database() -> None:
@@ -129,7 +132,7 @@ def prepare_database() -> None:
 
     from resources.loader import load_resources
 
-    call_command("migrate", verbosity=0, interactive=False)
+    environment.migrate()
     call_command("createcachetable", verbosity=0)  # the embedded default's cache
     call_command("collectstatic", verbosity=0, interactive=False)
     load_resources()

@@ -14,7 +14,13 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import queue, routing
-from helpdesk.encryption import EncryptedTextField
+from helpdesk.encryption import (
+    CaseEncryptedTextField,
+    EncryptedTextField,
+    data_key_exists,
+    destroy_data_key,
+    new_data_key,
+)
 from helpdesk.roles import Role
 from resources.rendering import render_markdown
 
@@ -379,13 +385,17 @@ class Case(models.Model):
     languages = models.JSONField(_("languages, in order of preference"), default=list)
     language = models.CharField(_("language of the submitter's pages"), max_length=12)
     urgent = models.BooleanField(_("in danger right now"), default=False)
-    description = EncryptedTextField(_("what is happening"), blank=True)
+    # The id of this case's data key in the key store (helpdesk/encryption.py): every
+    # encrypted field of the case and of its rows is sealed with that key. None once
+    # the content is destroyed, with the key.
+    key_id = models.UUIDField(null=True, editable=False)
+    description = CaseEncryptedTextField(_("what is happening"), blank=True)
     contact_channel = models.CharField(
         _("safe contact"), max_length=8, choices=Channel.choices, default=Channel.NONE
     )
-    contact_details = EncryptedTextField(_("contact details"), blank=True)
-    contact_safe_times = EncryptedTextField(_("safe times"), blank=True)
-    contact_code_word = EncryptedTextField(_("code word"), blank=True)
+    contact_details = CaseEncryptedTextField(_("contact details"), blank=True)
+    contact_safe_times = CaseEncryptedTextField(_("safe times"), blank=True)
+    contact_code_word = CaseEncryptedTextField(_("code word"), blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
     )
@@ -454,6 +464,19 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs) -> None:
+        # Every new case gets its own data key before its content is sealed with it
+        # (submit_concern makes it beforehand, so that a refused insert loses none).
+        if self._state.adding and self.key_id is None and self.content_destroyed_at is None:
+            self.key_id = new_data_key()
+        super().save(*args, **kwargs)
+
+    @property
+    def key_exists(self) -> bool:
+        """Whether the key store still holds this case's data key: whether anything, this
+        database or any copy of it, could still read the case."""
+        return data_key_exists(self.key_id)
 
     @property
     def content_destroyed(self) -> bool:
@@ -744,13 +767,22 @@ class Case(models.Model):
     def destroy_content(self, *, by_submitter: bool) -> None:
         """Destroy everything the person wrote; keep the anonymous statistics (need,
         country, languages, dates, status). The receipt stops working. Destroying twice
-        changes nothing: the first destruction's date and cause stay."""
+        changes nothing: the first destruction's date and cause stay.
+
+        The case's data key goes first, from the key store (its own database): from that
+        moment no copy of the main database, however old, can read the case. Then the
+        rows are emptied here. Were that to fail, the case would stay unreadable, and
+        destroying it again finishes the work."""
         with transaction.atomic():
             case = self.locked()
             if case.content_destroyed:
                 return
-            case.messages.all().delete()
-            case.notes.all().delete()
+            if case.key_id is not None:
+                destroy_data_key(case.key_id)
+                case.key_id = None
+            # Neither loaded nor decrypted on the way out: their key is gone already.
+            case.messages.only("pk").delete()
+            case.notes.only("pk").delete()
             # Referrals stay for the coordinators' review, without any of their text.
             case.referrals.update(subject="", body="", outcome_note="")
             now = timezone.now()
@@ -832,7 +864,7 @@ class Message(models.Model):
     staff_user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    body = EncryptedTextField(_("message"))
+    body = CaseEncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The volunteer's notice of a submitter's message, claimed when sent (sent once).
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -865,7 +897,7 @@ class Note(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    body = EncryptedTextField(_("note"))
+    body = CaseEncryptedTextField(_("note"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -949,8 +981,8 @@ class Referral(models.Model):
         related_name="+",
     )
     language = models.CharField(_("language of the message"), max_length=12, blank=True)
-    subject = EncryptedTextField(_("subject"), blank=True)
-    body = EncryptedTextField(_("message as sent"), blank=True)
+    subject = CaseEncryptedTextField(_("subject"), blank=True)
+    body = CaseEncryptedTextField(_("message as sent"), blank=True)
     consent_at = models.DateTimeField(_("consent recorded"), null=True, blank=True)
     consent_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -966,7 +998,7 @@ class Referral(models.Model):
     failure_reason = models.CharField(
         _("why it did not succeed"), max_length=14, choices=FailureReason.choices, blank=True
     )
-    outcome_note = EncryptedTextField(_("outcome note"), blank=True)
+    outcome_note = CaseEncryptedTextField(_("outcome note"), blank=True)
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True, db_index=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     # The volunteer's reminder, claimed when sent (sent once; cleared with reminded_at).
