@@ -317,6 +317,36 @@ class CaseQuerySet(models.QuerySet):
             .filter(Q(urgent=True, created_at__lt=urgent) | Q(urgent=False, created_at__lt=normal))
         )
 
+    def opened_with(self, hashes: list[str]) -> tuple[Case | None, bool]:
+        """The case a typed code opens, and whether it was the person's second code: then
+        the case is marked, silently, as possibly under duress.
+
+        Every code costs the same work, so that no timing tells a real receipt, a second
+        code and a wrong one apart: one look-up on both hashes, then one UPDATE of the
+        same columns (of no row at all for a wrong code). Destroyed content opens
+        nothing."""
+        case = (
+            self.with_content()
+            .filter(Q(receipt_hash__in=hashes) | Q(duress_hash__in=hashes))
+            .select_related("need")
+            .first()
+        )
+        duress = case is not None and case.duress_hash in hashes
+        now = timezone.now()
+        # The mark is set by the database, from a parameter, so that the statement reads
+        # the same for every code; only its values differ.
+        Case.objects.filter(pk=case.pk if case else 0).update(
+            submitter_seen_at=now,
+            duress_at=models.Case(
+                models.When(models.Value(duress, output_field=models.BooleanField()), then=now),
+                default=F("duress_at"),
+            ),
+        )
+        if case is not None:
+            case.submitter_seen_at = now
+            case.duress_at = now if duress else case.duress_at
+        return case, duress
+
     def for_listing(self) -> CaseQuerySet:
         """What a case list shows, in a fixed number of queries however long it is. A list
         shows no content: the encrypted fields are neither fetched nor decrypted."""
@@ -377,6 +407,11 @@ class Case(models.Model):
 
     reference = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
     receipt_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The keyed hash of the person's second code (intake/receipts.py), if they made one:
+    # typed instead of the receipt, it opens a harmless decoy inbox and marks the case.
+    duress_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    # When the second code was last used: the person may be under duress.
+    duress_at = models.DateTimeField(_("opened with the second code"), null=True, blank=True)
     # NULL, not "", once destroyed: a unique column must hold many "no key" values.
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     for_whom = models.CharField(_("for whom"), max_length=8, choices=ForWhom.choices)
@@ -471,6 +506,12 @@ class Case(models.Model):
         if self._state.adding and self.key_id is None and self.content_destroyed_at is None:
             self.key_id = new_data_key()
         super().save(*args, **kwargs)
+
+    @property
+    def under_duress(self) -> bool:
+        """The person opened their inbox with their second code: someone may be forcing
+        them. The desk makes no contact outside the inbox."""
+        return self.duress_at is not None
 
     @property
     def key_exists(self) -> bool:
@@ -759,6 +800,22 @@ class Case(models.Model):
         self.refresh_from_db()
         return message
 
+    def set_second_code(self, code_hash: str) -> None:
+        """The person made a second code (only its keyed hash is kept); it replaces any
+        earlier one."""
+        with transaction.atomic():
+            case = self.locked()
+            if case.content_destroyed:
+                raise CaseRefused(_("This case is closed: it takes no new messages."))
+            case.duress_hash = code_hash
+            case.save(update_fields=["duress_hash"])
+        self.refresh_from_db()
+
+    def retire_second_code(self) -> None:
+        """The second code stops working, as a deleted case's receipt does (the decoy
+        inbox was "deleted"). The mark for the volunteer stays."""
+        Case.objects.filter(pk=self.pk).update(duress_hash=None)
+
     def note_submitter_visit(self, *, language: str) -> None:
         self.submitter_seen_at = timezone.now()
         self.language = language
@@ -790,6 +847,7 @@ class Case(models.Model):
             case.contact_details = case.contact_safe_times = case.contact_code_word = ""
             case.contact_channel = Case.Channel.NONE
             case.receipt_hash = "destroyed:" + secrets.token_hex(20)
+            case.duress_hash, case.duress_at = None, None
             case.submission_key = None
             case.content_destroyed_at = now
             case.destroyed_by_submitter = by_submitter
