@@ -301,6 +301,14 @@ class Submission:
     duplicate_page: bool = False
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # Browser.request follows them itself, with its cookies
+
+
+NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
 class Browser:
     """One person's browser: cookies by hand (production marks them Secure, and this
     plain-HTTP run still has to send them, as the TLS proxy's clients would)."""
@@ -317,14 +325,20 @@ class Browser:
         url = f"{base_url()}{path}"
         request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - local
         try:
-            response = urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT)  # noqa: S310
+            response = NO_REDIRECTS.open(request, timeout=REQUEST_TIMEOUT)
         except urllib.error.HTTPError as error:
             response = error
         with response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
-            return response.status, response.read().decode("utf-8", "replace")
+            location = response.headers.get("Location")
+            status, page = response.status, response.read().decode("utf-8", "replace")
+        if status in (301, 302, 303) and location:
+            # As a browser does, with the cookies the redirect set: the receipt is shown
+            # by the page a submission redirects to.
+            return self.request(urllib.parse.urlsplit(location).path)
+        return status, page
 
 
 def submit(n: int, rng: random.Random, progress: Progress, arrives: float) -> Submission:

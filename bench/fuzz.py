@@ -77,6 +77,7 @@ THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS: later look-ups wai
 FIRST_WAIT = 0.25  # intake.throttle.FIRST_DELAY_SECONDS
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}  # settings.LANGUAGES_BIDI
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # intake.receipts.ALPHABET
+RECEIPT_IN_TEXT = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 EXAMPLES_PER_KIND = 5
 SERVER_LOG = ROOT / "var" / "fuzz-server.log"
 EMBEDDED_VAR = ROOT / "var" / "fuzz-embedded"
@@ -830,6 +831,14 @@ class Visitor:
             self.run.violation("a language prefix answered", post.shape)
         if prefix:
             return answer
+        if answer.status in (302, 303):
+            # Post/redirect/get: the receipt is on the page the submission redirects to.
+            if urllib.parse.urlsplit(answer.location).path != "/write/":
+                self.run.violation("a submission redirected elsewhere", post.shape)
+            if RECEIPT_IN_TEXT.search(answer.location):
+                self.run.violation("a receipt in a URL", post.shape)
+            answer = self.send("GET", "/write/")
+            outcome = self.check("receipt GET", post.shape, answer)
         self.judge_concern(post, answer, outcome)
         return answer
 
