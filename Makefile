@@ -42,7 +42,9 @@ messages: $(VENV)/.installed
 	  else echo "Translations need gettext: sudo apt-get install gettext"; exit 1; fi; }
 	@$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
+# The key store first: the main database's migrations may seal content with its keys.
 migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --database=keys --noinput -v 0
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py createcachetable
 

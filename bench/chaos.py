@@ -115,6 +115,7 @@ class Services:
             **environment.bench_environment(),
             "DJANGO_SETTINGS_MODULE": "bench.chaos_settings",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}",
+            "KEYS_DATABASE_URL": f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}_keys",
             "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
             "CHAOS_MAIL_DIR": str(self.mail),
             "ALLOWED_HOSTS": "127.0.0.1",
@@ -149,8 +150,9 @@ class Services:
         )  # fmt: skip
         self.pg("start")
         self.pg_ready()
-        run("psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc",
-            f"CREATE DATABASE {DATABASE}")  # fmt: skip
+        for name in (DATABASE, f"{DATABASE}_keys"):  # the main database and the key store
+            run("psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc",
+                f"CREATE DATABASE {name}")  # fmt: skip
 
     # Redis
     def start_redis(self) -> None:
@@ -299,6 +301,14 @@ class Submission:
     duplicate_page: bool = False
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # Browser.request follows them itself, with its cookies
+
+
+NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
 class Browser:
     """One person's browser: cookies by hand (production marks them Secure, and this
     plain-HTTP run still has to send them, as the TLS proxy's clients would)."""
@@ -315,14 +325,20 @@ class Browser:
         url = f"{base_url()}{path}"
         request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - local
         try:
-            response = urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT)  # noqa: S310
+            response = NO_REDIRECTS.open(request, timeout=REQUEST_TIMEOUT)
         except urllib.error.HTTPError as error:
             response = error
         with response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
-            return response.status, response.read().decode("utf-8", "replace")
+            location = response.headers.get("Location")
+            status, page = response.status, response.read().decode("utf-8", "replace")
+        if status in (301, 302, 303) and location:
+            # As a browser does, with the cookies the redirect set: the receipt is shown
+            # by the page a submission redirects to.
+            return self.request(urllib.parse.urlsplit(location).path)
+        return status, page
 
 
 def submit(n: int, rng: random.Random, progress: Progress, arrives: float) -> Submission:
@@ -734,7 +750,7 @@ def main() -> None:
         from helpdesk.models import VolunteerProfile
         from resources.loader import load_resources
 
-        call_command("migrate", verbosity=0, interactive=False)
+        environment.migrate()
         call_command("collectstatic", verbosity=0, interactive=False)
         load_resources()
         seed.make_staff(random.Random(args.seed))

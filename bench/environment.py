@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ROOT / "var" / "bench-keys.json"
 DATABASE = "haven_bench"
+KEYS_DATABASE = f"{DATABASE}_keys"  # the key store: one data key per case
 PG = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -40,6 +41,7 @@ def bench_environment() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
         "DATABASE_URL": f"{PG}/{DATABASE}",
+        "KEYS_DATABASE_URL": f"{PG}/{KEYS_DATABASE}",
         "REDIS_URL": "redis://127.0.0.1:6379/14",
         "SITE_URL": "https://bench.local",
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -48,6 +50,14 @@ def bench_environment() -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def migrate() -> None:
+    """Both databases, the key store first (as `make migrate` does)."""
+    from django.core.management import call_command
+
+    call_command("migrate", database="keys", verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False)
 
 
 def apply() -> None:

@@ -77,6 +77,7 @@ THROTTLE_AFTER = 10  # settings.RECEIPT_FAILURES_PER_ADDRESS: later look-ups wai
 FIRST_WAIT = 0.25  # intake.throttle.FIRST_DELAY_SECONDS
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}  # settings.LANGUAGES_BIDI
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # intake.receipts.ALPHABET
+RECEIPT_IN_TEXT = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 EXAMPLES_PER_KIND = 5
 SERVER_LOG = ROOT / "var" / "fuzz-server.log"
 EMBEDDED_VAR = ROOT / "var" / "fuzz-embedded"
@@ -92,6 +93,7 @@ def fuzz_environment(database: str, port: int) -> dict[str, str]:
         **environment.bench_environment(),
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "DATABASE_URL": f"{environment.PG}/{database}",
+        "KEYS_DATABASE_URL": f"{environment.PG}/{database}_keys",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "SITE_URL": f"https://127.0.0.1:{port}",
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -103,8 +105,9 @@ def fuzz_environment(database: str, port: int) -> dict[str, str]:
 def embedded_environment(port: int) -> dict[str, str]:
     """The embedded default: none of production's variables, a var directory of its own."""
     haven = {
-        "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SITE_URL",
-        "ALLOWED_HOSTS", "DEBUG", "CELERY_EAGER", "HAVEN_TEST_SERVICES", "EMAIL_BACKEND",
+        "DATABASE_URL", "KEYS_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
+        "SITE_URL", "ALLOWED_HOSTS", "DEBUG", "CELERY_EAGER", "HAVEN_TEST_SERVICES",
+        "EMAIL_BACKEND",
     }  # fmt: skip
     return {
         **{key: value for key, value in os.environ.items() if key not in haven},
@@ -120,8 +123,9 @@ def recreate_database(database: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{environment.PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {database}")
+        for name in (database, f"{database}_keys"):  # the main database and the key store
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
 
 
 def prepare_database() -> None:
@@ -129,7 +133,7 @@ def prepare_database() -> None:
 
     from resources.loader import load_resources
 
-    call_command("migrate", verbosity=0, interactive=False)
+    environment.migrate()
     call_command("createcachetable", verbosity=0)  # the embedded default's cache
     call_command("collectstatic", verbosity=0, interactive=False)
     load_resources()
@@ -827,6 +831,14 @@ class Visitor:
             self.run.violation("a language prefix answered", post.shape)
         if prefix:
             return answer
+        if answer.status in (302, 303):
+            # Post/redirect/get: the receipt is on the page the submission redirects to.
+            if urllib.parse.urlsplit(answer.location).path != "/write/":
+                self.run.violation("a submission redirected elsewhere", post.shape)
+            if RECEIPT_IN_TEXT.search(answer.location):
+                self.run.violation("a receipt in a URL", post.shape)
+            answer = self.send("GET", "/write/")
+            outcome = self.check("receipt GET", post.shape, answer)
         self.judge_concern(post, answer, outcome)
         return answer
 

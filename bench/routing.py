@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DATABASE = "haven_routing"
 TEMPLATE = "haven_routing_template"
+KEYS = "haven_routing_keys"  # the key store of the template and of every copy
 # Routing queues a notification per assignment; they land in this Redis database and
 # are thrown away afterwards (no worker reads them).
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -54,13 +55,15 @@ def admin(*statements: str) -> None:
             conn.execute(statement)
 
 
-def pool_rows(desk: seed.Desk, first_id: int, count: int, now: datetime) -> list[tuple]:
+def pool_rows(desk: seed.Desk, first_id: int, count: int, now: datetime) -> dict[str, list]:
     """Waiting cases as the pool holds them: routed once, nobody fitted, coordinators
-    told. Spread over the last two weeks, one in twelve urgent."""
+    told. Spread over the last two weeks, one in twelve urgent. With their data keys."""
     rng = desk.rng
-    rows = []
+    made = {"case": [], "datakey": []}
+    rows = made["case"]
     for i in range(first_id, first_id + count):
         created = now - timedelta(seconds=rng.uniform(600, 14 * 86400))
+        key = desk.new_key(made, created)
         first_language = rng.choices(*desk.codes)[0]
         languages = [first_language]
         if rng.random() < 0.6:
@@ -77,11 +80,11 @@ def pool_rows(desk: seed.Desk, first_id: int, count: int, now: datetime) -> list
                 json.dumps(languages),
                 first_language,
                 rng.random() < 0.08,
-                desk.pick("description"),
+                desk.sealed("description", key, "case.description"),
                 "none",
-                desk.pick("blank"),
-                desk.pick("blank"),
-                desk.pick("blank"),
+                desk.sealed("blank", key, "case.contact_details"),
+                desk.sealed("blank", key, "case.contact_safe_times"),
+                desk.sealed("blank", key, "case.contact_code_word"),
                 "new",
                 created,
                 False,
@@ -94,22 +97,22 @@ def pool_rows(desk: seed.Desk, first_id: int, count: int, now: datetime) -> list
                 None,
                 None,
                 False,
+                key[0],
             )
         )
-    return rows
+    return made
 
 
 def seed_template(pool: int, history: int) -> dict:
     """The desk every scenario starts from, in the template database."""
-    from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, connections
     from django.utils import timezone
 
     from helpdesk.models import Case
     from resources.loader import load_resources
     from resources.models import Organisation, ReferralTemplate
 
-    call_command("migrate", verbosity=0, interactive=False)
+    environment.migrate()
     load_resources()
     rng = random.Random(11)
     coordinator, staff, needs = seed.make_staff(rng)
@@ -123,21 +126,27 @@ def seed_template(pool: int, history: int) -> dict:
         needs=needs,
         organisations=list(Organisation.objects.values_list("pk", flat=True)),
         templates=list(ReferralTemplate.objects.values_list("pk", flat=True)),
-        texts=seed.encrypt_pool(),
+        texts=seed.texts_pool(),
     )
     connection.ensure_connection()
     raw = connection.connection
+    connections["keys"].ensure_connection()
+    keys_raw = connections["keys"].connection
+
+    def copy(rows: dict) -> None:
+        with keys_raw.cursor() as keys_cursor, keys_raw.transaction():
+            for name, (table, columns) in seed.KEY_TABLES.items():
+                seed.copy_rows(keys_cursor, table, columns, rows.get(name, []))
+        with raw.transaction():
+            for name, (table, columns) in seed.TABLES.items():
+                seed.copy_rows(cursor, table, columns, rows.get(name, []))
+
     with raw.cursor() as cursor:
         if history:
-            rows = desk.chunk(1, history + 1)
-            with raw.transaction():
-                for name, (table, columns) in seed.TABLES.items():
-                    seed.copy_rows(cursor, table, columns, rows[name])
+            copy(desk.chunk(1, history + 1))
         already = Case.objects.open().with_content().filter(volunteer__isnull=True).count()
         extra = max(pool - already, 0)
-        with raw.transaction():
-            table, columns = seed.TABLES["case"]
-            seed.copy_rows(cursor, table, columns, pool_rows(desk, history + 1, extra, now))
+        copy(pool_rows(desk, history + 1, extra, now))
         for table, _ in seed.TABLES.values():
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
             highest = f"SELECT coalesce(max(id), 1) FROM {table}"  # noqa: S608 - our names
@@ -270,19 +279,22 @@ def main() -> None:
         {
             **environment.bench_environment(),
             "DATABASE_URL": f"{environment.PG}/{TEMPLATE}",
+            "KEYS_DATABASE_URL": f"{environment.PG}/{KEYS}",
             "REDIS_URL": REDIS_URL,
         }
     )
     admin(
         f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
         f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
+        f"DROP DATABASE IF EXISTS {KEYS} WITH (FORCE)",
         f"CREATE DATABASE {TEMPLATE}",
+        f"CREATE DATABASE {KEYS}",
     )
     import django
 
     django.setup()
     from django.core.cache import cache
-    from django.db import connection
+    from django.db import connection, connections
 
     started = time.monotonic()
     desk = seed_template(args.pool, args.history)
@@ -297,9 +309,11 @@ def main() -> None:
         scenarios = [scenario("crisis", CRISIS_EXTRA_CAPACITY), scenario("seeded", 0)]
     finally:
         connection.close()
+        connections["keys"].close()
         admin(
             f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
             f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
+            f"DROP DATABASE IF EXISTS {KEYS} WITH (FORCE)",
         )
         # The notifications routing queued, which no worker will read.
         cache._cache.get_client().flushdb()

@@ -458,7 +458,7 @@ def main() -> None:
 
     from helpdesk.models import Case
 
-    call_command("migrate", verbosity=0, interactive=False)
+    environment.migrate()
     call_command("collectstatic", verbosity=0, interactive=False)
     cases = Case.objects.count()
     # Tasks a previous run queued for a worker that never came, and its rate counters.

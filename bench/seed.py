@@ -2,9 +2,9 @@
 anew): the real library, 200 volunteers and a coordinator, and N cases over two years
 with messages, notes, assignments, referrals with their events, and access log entries.
 
-Content is real Fernet ciphertext made with helpdesk.encryption.encrypt: a few hundred
-distinct texts are encrypted once and reused, and the rows go in with COPY, so 100,000
-cases take about a minute.
+Content is real ciphertext, as the desk stores it: each case has its own data key,
+wrapped by the master key into the key store (`haven_bench_keys`), and its texts (a few
+hundred distinct ones, reused) are sealed with that key. The rows go in with COPY.
 
     python bench/seed.py [--cases 100000] [--seed 7]
 """
@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,10 +127,9 @@ TEXTS = {
         "Could you offer an intake appointment? The person is available on weekday mornings.",
     ],
     "outcome": ["Accepted, intake done.", "No capacity this month.", "Could not reach them."],
-    # A blank encrypted field is stored as the ciphertext of "", as the field would save it.
+    # A blank encrypted field of a live case is stored sealed, as the field would save it.
     "blank": [""],
 }
-VARIANTS = 12  # ciphertexts per text: different tokens, as real rows would have
 
 
 def weighted(pairs):
@@ -136,19 +137,15 @@ def weighted(pairs):
     return list(values), list(weights)
 
 
-def encrypt_pool() -> dict[str, list[str]]:
-    from helpdesk.encryption import encrypt
-
-    return {
-        kind: [encrypt(text) for text in texts for _ in range(VARIANTS)]
-        for kind, texts in TEXTS.items()
-    }
+def texts_pool() -> dict[str, list[str]]:
+    return {kind: list(texts) for kind, texts in TEXTS.items()}
 
 
 def recreate_database() -> None:
     with psycopg.connect(f"{environment.PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {environment.DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {environment.DATABASE}")
+        for database in (environment.DATABASE, environment.KEYS_DATABASE):
+            conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {database}")
 
 
 def reference(i: int) -> str:
@@ -258,6 +255,7 @@ CASE_COLUMNS = [
     "escalated_at",
     "content_destroyed_at",
     "destroyed_by_submitter",
+    "key_id",
 ]
 MESSAGE_COLUMNS = ["case_id", "author", "staff_user_id", "body", "created_at"]
 NOTE_COLUMNS = ["case_id", "author_id", "body", "created_at"]
@@ -291,6 +289,7 @@ REFERRAL_COLUMNS = [
     "reminded_at",
 ]
 EVENT_COLUMNS = ["referral_id", "status", "at", "by_id"]
+KEY_COLUMNS = ["id", "wrapped", "created_at"]
 LOG_COLUMNS = ["case_id", "user_id", "action", "at"]
 
 
@@ -320,6 +319,24 @@ class Desk:
     def pick(self, kind: str) -> str:
         return self.rng.choice(self.texts[kind])
 
+    def new_key(self, rows, created) -> tuple[uuid.UUID, bytes]:
+        """A case's data key, as new_data_key() makes it (its row goes to the key store)."""
+        from helpdesk.encryption import crypter
+
+        key_id, key = uuid.UUID(bytes=self.rng.randbytes(16), version=4), os.urandom(32)
+        rows["datakey"].append((key_id, crypter().encrypt(key).decode("ascii"), created))
+        return key_id, key
+
+    def sealed(self, kind: str, key, field: str) -> str:
+        """A text of `kind` sealed with the case's key for `field` (model.field, as the
+        field seals it); "" once the content is destroyed."""
+        from helpdesk.encryption import seal_with_key
+
+        if key is None:
+            return ""
+        text = self.pick(kind)
+        return seal_with_key(text, key_id=key[0], key=key[1], context=f"helpdesk.{field}")
+
     def skilled(self, need: int, languages: list[str]) -> list[dict]:
         for code in languages:
             if (need, code) in self.by_skill:
@@ -330,8 +347,10 @@ class Desk:
         rng, now = self.rng, self.now
         rows = {
             name: []
-            for name in ("case", "message", "note", "assignment", "referral", "event", "log")
-        }
+            for name in (
+                "case", "message", "note", "assignment", "referral", "event", "log", "datakey"
+            )
+        }  # fmt: skip
         span = 730 * 86400
         for i in range(first, last):
             # Oldest first; a little more traffic lately, as a desk grows.
@@ -384,6 +403,8 @@ class Desk:
             seen = closed_at or min(created + timedelta(days=rng.uniform(0, 10)), now)
             channel = rng.choices(*self.channels)[0]
             content = not destroyed
+            key = self.new_key(rows, created) if content else None
+            contact = content and channel != "none"
             rows["case"].append(
                 (
                     i,
@@ -398,11 +419,15 @@ class Desk:
                     json.dumps(languages),
                     first_language,
                     urgent,
-                    self.pick("description") if content else self.pick("blank"),
+                    self.sealed("description", key, "case.description"),
                     channel if content else "none",
-                    self.pick("contact") if content and channel != "none" else self.pick("blank"),
-                    self.pick("times") if content and channel != "none" else self.pick("blank"),
-                    self.pick("code") if content and rng.random() < 0.3 else self.pick("blank"),
+                    self.sealed("contact" if contact else "blank", key, "case.contact_details"),
+                    self.sealed("times" if contact else "blank", key, "case.contact_safe_times"),
+                    self.sealed(
+                        "code" if content and rng.random() < 0.3 else "blank",
+                        key,
+                        "case.contact_code_word",
+                    ),
                     status,
                     created,
                     False,
@@ -415,6 +440,7 @@ class Desk:
                     created + timedelta(hours=3) if urgent and first_response is None else None,
                     closed_at + timedelta(days=90) if destroyed else None,
                     destroyed and close_reason == "deleted",
+                    key[0] if key else None,
                 )
             )
             if volunteer:
@@ -443,7 +469,9 @@ class Desk:
                             i,
                             "staff" if staff_turn else "submitter",
                             volunteer if staff_turn else None,
-                            self.pick("staff" if staff_turn else "submitter"),
+                            self.sealed(
+                                "staff" if staff_turn else "submitter", key, "message.body"
+                            ),
                             t,
                         )
                     )
@@ -454,7 +482,7 @@ class Desk:
                         (
                             i,
                             volunteer,
-                            self.pick("note"),
+                            self.sealed("note", key, "note.body"),
                             created + timedelta(hours=rng.uniform(1, 48)),
                         )
                     )
@@ -467,12 +495,12 @@ class Desk:
                     created,
                     volunteer,
                     first_language,
-                    content,
+                    key,
                     open_case=status != "closed",
                 )
         return rows
 
-    def referral(self, rows, case_id, created, volunteer, language, content, *, open_case):
+    def referral(self, rows, case_id, created, volunteer, language, key, *, open_case):
         rng, now = self.rng, self.now
         self.referral_id += 1
         rid = self.referral_id
@@ -515,8 +543,8 @@ class Desk:
                 org,
                 rng.choice(self.templates) if self.templates else None,
                 language,
-                self.pick("subject" if content else "blank"),
-                self.pick("referral" if content else "blank"),
+                self.sealed("subject", key, "referral.subject"),
+                self.sealed("referral", key, "referral.body"),
                 made,
                 volunteer,
                 status,
@@ -526,7 +554,7 @@ class Desk:
                 answer,
                 outcome,
                 failure,
-                self.pick("outcome" if content and outcome else "blank"),
+                self.sealed("outcome" if outcome else "blank", key, "referral.outcome_note"),
                 follow_up,
                 None,
             )
@@ -553,6 +581,8 @@ TABLES = {
     "event": ("helpdesk_referralevent", EVENT_COLUMNS),
     "log": ("helpdesk_accesslogentry", LOG_COLUMNS),
 }
+# In the key store's database.
+KEY_TABLES = {"datakey": ("keystore_datakey", KEY_COLUMNS)}
 
 
 def copy_rows(cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -580,22 +610,20 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, connections
     from django.utils import timezone
 
     from resources.loader import load_resources
     from resources.models import Organisation, ReferralTemplate
 
     t = lap("database dropped and created", started)
-    call_command("migrate", verbosity=0, interactive=False)
+    environment.migrate()
     t = lap("migrations", t)
     load_resources()
     t = lap("library (load_resources)", t)
     coordinator, staff, needs = make_staff(rng)
     t = lap(f"{VOLUNTEERS} volunteers and a coordinator", t)
-    texts = encrypt_pool()
-    t = lap(f"{sum(map(len, texts.values()))} ciphertexts", t)
+    texts = texts_pool()
 
     desk = Desk(
         rng=rng,
@@ -608,12 +636,18 @@ def main() -> None:
         templates=list(ReferralTemplate.objects.values_list("pk", flat=True)),
         texts=texts,
     )
-    counts = dict.fromkeys(TABLES, 0)
+    counts = dict.fromkeys([*TABLES, *KEY_TABLES], 0)
     connection.ensure_connection()
     raw = connection.connection
-    with raw.cursor() as cursor:
+    connections["keys"].ensure_connection()
+    keys_raw = connections["keys"].connection
+    with raw.cursor() as cursor, keys_raw.cursor() as keys_cursor:
         for first in range(1, args.cases + 1, CHUNK):
             rows = desk.chunk(first, min(first + CHUNK, args.cases + 1))
+            with keys_raw.transaction():
+                for name, (table, columns) in KEY_TABLES.items():
+                    copy_rows(keys_cursor, table, columns, rows[name])
+                    counts[name] += len(rows[name])
             with raw.transaction():
                 for name, (table, columns) in TABLES.items():
                     copy_rows(cursor, table, columns, rows[name])
@@ -625,9 +659,11 @@ def main() -> None:
             highest = f"SELECT coalesce(max(id), 1) FROM {table}"  # noqa: S608 - our names
             cursor.execute(f"SELECT setval({sequence}, ({highest}))")
         cursor.execute("VACUUM ANALYZE") if raw.autocommit else cursor.execute("ANALYZE")
+        keys_cursor.execute("ANALYZE")
         t = lap("sequences and ANALYZE", t)
+    tables = {**TABLES, **KEY_TABLES}
     for name, count in counts.items():
-        print(f"  {TABLES[name][0]:<26} {count:>10,} rows")
+        print(f"  {tables[name][0]:<26} {count:>10,} rows")
     print(f"Seeded in {time.monotonic() - started:.0f} s")
 
 

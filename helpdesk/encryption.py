@@ -1,26 +1,61 @@
-"""Encryption at rest that fails loudly.
+"""Encryption at rest that fails loudly, with a key per case.
 
-django-encrypted-model-fields returns the stored ciphertext when no configured key can
-decrypt it, and a later save encrypts that ciphertext again: the data is silently
-corrupted. Haven's fields raise `DecryptionError` instead, never try to decrypt what a
-user typed, and always encrypt with the newest key. A canary row proves at start-up
-that the configured keys can read what is already stored.
+Two kinds of key:
+
+- The master keys (FIELD_ENCRYPTION_KEY, Fernet, newest first: the first encrypts, any
+  may decrypt) wrap the data keys and encrypt the few secrets that belong to no case:
+  the canary and the staff's second-factor secrets.
+- A data key per case (AES-256-GCM, the `cryptography` package's AEAD), made when the
+  case is, kept wrapped in the key store (keystore/, a database of its own). Every
+  encrypted field of the case and of its messages, notes and referrals is sealed with
+  it. Destroying the case deletes the key, so no copy of the main database can read
+  the case any more. `rotate_keys` re-wraps the data keys; the content stays as it is.
+
+Nothing here returns ciphertext for content: a value that cannot be decrypted raises
+`DecryptionError` (django-encrypted-model-fields, which the master-key field builds on,
+would silently return the token, and a later save would encrypt it again). What a user
+typed is never "decrypted". No message names a value, a token or a key.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
+import threading
+import time
+import uuid
+from collections import OrderedDict
 from functools import cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.signals import request_started
 from django.db import models
 from encrypted_model_fields import fields as upstream
 
+from keystore.models import DataKey
+
 CANARY_TEXT = "haven encryption canary"
+# A sealed value: this prefix, then base64 of the key's id (16 bytes), the nonce
+# (12 bytes) and the ciphertext with its tag. The key's id lets a value be read without
+# its row; "" (an empty column) means nothing is stored: content destroyed.
+TOKEN_PREFIX = "hv1:"  # noqa: S105 - a format marker, not a secret
+NONCE_BYTES = 12
+# An unwrapped data key is kept in this process only within one request, and at most
+# this long elsewhere (workers, commands), so a destroyed key does not linger.
+KEY_CACHE_SECONDS = 30
+KEY_CACHE_SIZE = 256
 
 
 class DecryptionError(Exception):
-    """Stored data could not be decrypted with any configured key."""
+    """Stored data could not be decrypted: a wrong master key, a destroyed data key, or
+    a value that is not what it should be."""
+
+
+# -- The master keys ---------------------------------------------------------------
 
 
 @cache
@@ -36,20 +71,28 @@ def crypter() -> MultiFernet:
     return _crypter_for(tuple(keys))
 
 
+def _master_error() -> DecryptionError:
+    # The message names no value: neither the ciphertext nor anything around it.
+    return DecryptionError(
+        "Stored data cannot be decrypted with any configured FIELD_ENCRYPTION_KEY."
+    )
+
+
 def encrypt(text: str) -> str:
     return crypter().encrypt(text.encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str | bytes) -> str:
+    return _unwrap(token).decode("utf-8")
+
+
+def _unwrap(token: str | bytes) -> bytes:
     if isinstance(token, str):
         token = token.encode("ascii", errors="replace")
     try:
-        return crypter().decrypt(token).decode("utf-8")
+        return crypter().decrypt(token)
     except InvalidToken:
-        # The message names no value: neither the ciphertext nor anything around it.
-        raise DecryptionError(
-            "Stored data cannot be decrypted with any configured FIELD_ENCRYPTION_KEY."
-        ) from None
+        raise _master_error() from None
 
 
 def rotate(token: str) -> str:
@@ -57,14 +100,126 @@ def rotate(token: str) -> str:
     try:
         return crypter().rotate(token.encode("ascii")).decode("ascii")
     except InvalidToken:
+        raise _master_error() from None
+
+
+# -- Data keys ------------------------------------------------------------------------
+
+_keys: OrderedDict[uuid.UUID, tuple[bytes, float]] = OrderedDict()
+_keys_lock = threading.Lock()
+
+
+def forget_data_keys(**kwargs) -> None:
+    """Drop every unwrapped data key this process holds (at each request's start)."""
+    with _keys_lock:
+        _keys.clear()
+
+
+request_started.connect(forget_data_keys, dispatch_uid="haven_forget_data_keys")
+
+
+def _remember(key_id: uuid.UUID, key: bytes) -> None:
+    with _keys_lock:
+        _keys[key_id] = (key, time.monotonic())
+        _keys.move_to_end(key_id)
+        while len(_keys) > KEY_CACHE_SIZE:
+            _keys.popitem(last=False)
+
+
+def new_data_key() -> uuid.UUID:
+    """Make a case's data key and store it, wrapped, in the key store; returns its id."""
+    key = AESGCM.generate_key(bit_length=256)
+    stored = DataKey.objects.create(wrapped=crypter().encrypt(key).decode("ascii"))
+    _remember(stored.pk, key)
+    return stored.pk
+
+
+def data_key(key_id: uuid.UUID) -> bytes:
+    """The data key stored under `key_id`, unwrapped; DecryptionError if it is gone."""
+    with _keys_lock:
+        held = _keys.get(key_id)
+    if held is not None and time.monotonic() - held[1] < KEY_CACHE_SECONDS:
+        return held[0]
+    wrapped = DataKey.objects.wrapped(key_id)
+    if wrapped is None:
         raise DecryptionError(
-            "Stored data cannot be decrypted with any configured FIELD_ENCRYPTION_KEY."
+            "This data key does not exist: the content it encrypted was destroyed, or the "
+            "key store is not the one this database belongs to."
+        )
+    key = _unwrap(wrapped)
+    _remember(key_id, key)
+    return key
+
+
+def data_key_exists(key_id: uuid.UUID | None) -> bool:
+    return key_id is not None and DataKey.objects.wrapped(key_id) is not None
+
+
+def destroy_data_key(key_id: uuid.UUID) -> None:
+    """Delete a data key for good: whatever it sealed can never be read again, in this
+    database or in any copy of it."""
+    DataKey.objects.destroy(key_id)
+    with _keys_lock:
+        _keys.pop(key_id, None)
+
+
+def rewrap(wrapped: str) -> str:
+    """A wrapped data key, wrapped again by the newest master key."""
+    return rotate(wrapped)
+
+
+# -- Sealing with a data key -----------------------------------------------------------
+
+
+def seal(text: str, *, key_id: uuid.UUID, context: str) -> str:
+    """`text` encrypted with the data key `key_id`; `context` (which field) is
+    authenticated with it, so a value moved to another field does not decrypt."""
+    return seal_with_key(text, key_id=key_id, key=data_key(key_id), context=context)
+
+
+def seal_with_key(text: str, *, key_id: uuid.UUID, key: bytes, context: str) -> str:
+    """seal() with the key in hand (the benchmark's seeding makes keys by the thousand)."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, text.encode("utf-8"), context.encode())
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(key_id.bytes + nonce + sealed).decode("ascii")
+
+
+def token_key_id(token: str) -> uuid.UUID:
+    """The id of the data key that sealed `token`."""
+    return uuid.UUID(bytes=_token_bytes(token)[:16])
+
+
+def _token_bytes(token: str) -> bytes:
+    if not token.startswith(TOKEN_PREFIX):
+        raise DecryptionError("Stored data is not a sealed value.")
+    try:
+        raw = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX) :].encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        raise DecryptionError("Stored data is not a sealed value.") from None
+    if len(raw) < 16 + NONCE_BYTES + 16:
+        raise DecryptionError("Stored data is not a sealed value.")
+    return raw
+
+
+def unseal(token: str, *, context: str) -> str:
+    raw = _token_bytes(token)
+    key_id, nonce, sealed = uuid.UUID(bytes=raw[:16]), raw[16:28], raw[28:]
+    try:
+        plain = AESGCM(data_key(key_id)).decrypt(nonce, sealed, context.encode())
+    except InvalidTag:
+        raise DecryptionError(
+            "Stored data does not decrypt with its data key (altered, or moved from "
+            "another field)."
         ) from None
+    return plain.decode("utf-8")
+
+
+# -- Fields ------------------------------------------------------------------------------
 
 
 class StrictEncryptedMixin:
-    """Replaces the upstream mixin's lenient methods; keeps its column type and
-    migration behaviour."""
+    """A field encrypted with the master keys (the canary). Replaces the upstream
+    mixin's lenient methods; keeps its column type and migration behaviour."""
 
     def from_db_value(self, value, expression, connection):
         if value is None:
@@ -95,7 +250,58 @@ class EncryptedTextField(StrictEncryptedMixin, upstream.EncryptedTextField):
     pass
 
 
+class Sealed(str):
+    """A value already sealed by CaseEncryptedTextField.pre_save, on its way to the
+    database."""
+
+
+def case_key_id(instance: models.Model) -> uuid.UUID | None:
+    """The data key of the case `instance` belongs to: its own for a case, its case's
+    for a message, a note or a referral. (Read from the fields, so that the historical
+    models of migrations work alike.)"""
+    if any(field.name == "key_id" for field in instance._meta.concrete_fields):
+        return instance.key_id
+    return instance.case.key_id
+
+
+class CaseEncryptedTextField(models.TextField):
+    """Text of a case, sealed with the case's data key when the row is saved.
+
+    Writes go through the instance (save, create, bulk_create), which knows its case;
+    a QuerySet.update() can only empty the field (""), which is how destroyed content
+    is stored once its key is gone."""
+
+    @property
+    def context(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def pre_save(self, model_instance, add):
+        value = super().pre_save(model_instance, add)
+        if value is None:
+            return None
+        key_id = case_key_id(model_instance)
+        if key_id is None:
+            if value == "":
+                return Sealed("")
+            raise ValueError("This case has no data key (its content was destroyed).")
+        return Sealed(seal(str(value), key_id=key_id, context=self.context))
+
+    def get_db_prep_save(self, value, connection):
+        if value is None or value == "" or isinstance(value, Sealed):
+            return None if value is None else str(value)
+        raise ValueError(
+            "A case's encrypted text is written by saving the row (its case's key seals "
+            "it), not by QuerySet.update()."
+        )
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return unseal(value, context=self.context)
+
+
 def encrypted_fields(model: type[models.Model]) -> list[str]:
+    """The fields of `model` encrypted with the master keys."""
     return [
         field.attname
         for field in model._meta.concrete_fields

@@ -1,19 +1,21 @@
 """The keys against the stored data: whether the configured FIELD_ENCRYPTION_KEY can
 read what is stored (the canary, checked before the web, a worker or `check --deploy`
-starts), and the rotation of every encrypted value to the newest key. The encryption
-itself (fields, Fernet) is helpdesk/encryption.py, below the models; this sits above
+starts), the rotation of the master key (data keys re-wrapped, never the content
+re-encrypted), and whether a case's data key still exists. The encryption itself
+(fields, Fernet, AES-GCM) is helpdesk/encryption.py, below the models; this sits above
 them, since it reads and writes their rows.
 """
 
 from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, transaction
 
-from helpdesk.encryption import CANARY_TEXT, DecryptionError, encrypted_fields, rotate
+from helpdesk.encryption import CANARY_TEXT, DecryptionError, rewrap, rotate
 from helpdesk.models import EncryptionCanary
+from keystore.models import DataKey
+from keystore.router import DATABASE as KEYS
 
 
 def read_key_canary():
@@ -48,47 +50,33 @@ def verify_key_canary() -> None:
             return  # not migrated yet
 
 
-def _with_content(model: type[models.Model], queryset: models.QuerySet) -> models.QuerySet:
-    """Leave out rows whose content was destroyed: a case's, and its rows'."""
-    names = {field.name for field in model._meta.get_fields()}
-    if "content_destroyed_at" in names:
-        return queryset.filter(content_destroyed_at__isnull=True)
-    if "case" in names:
-        return queryset.filter(case__content_destroyed_at__isnull=True)
-    return queryset
+def rewrap_data_keys(*, batch_size: int = 500) -> int:
+    """Wrap every case's data key again with the newest master key; returns how many.
+    The content sealed with the data keys is not touched. Each batch is locked and read
+    again in its transaction, so a key destroyed meanwhile stays destroyed."""
+    done = 0
+    ids = DataKey.objects.order_by("pk").values_list("pk", flat=True)
+    last_pk = None
+    while True:
+        page = ids if last_pk is None else ids.filter(pk__gt=last_pk)
+        batch = list(page[:batch_size])
+        if not batch:
+            return done
+        with transaction.atomic(using=KEYS):
+            for key in DataKey.objects.select_for_update().filter(pk__in=batch).order_by("pk"):
+                key.wrapped = rewrap(key.wrapped)
+                key.save(update_fields=["wrapped"])
+                done += 1
+        last_pk = batch[-1]
 
 
 def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
-    """Re-encrypt every encrypted value with the newest key; returns rows per model.
+    """Move everything the master keys encrypt to the newest one: the data keys (re-wrapped),
+    the second-factor secrets, and the canary last. Returns rows per model.
 
-    Safe to run twice, to interrupt, and while the desk works: every value stays
-    readable by the key set throughout; each batch is locked and read again inside its
-    transaction, so a row changed or destroyed meanwhile is written back as it is now,
-    never as it was; rows whose content was destroyed are left alone. The canary is
-    rotated last.
-    """
-    counts: dict[str, int] = {}
-    for model in apps.get_models():
-        names = encrypted_fields(model)
-        if not names or model is EncryptionCanary:
-            continue
-        done = 0
-        ids = _with_content(model, model._base_manager.order_by("pk")).values_list("pk", flat=True)
-        last_pk = None
-        while True:
-            page = ids if last_pk is None else ids.filter(pk__gt=last_pk)
-            batch = list(page[:batch_size])
-            if not batch:
-                break
-            with transaction.atomic():
-                # Only this model's rows: locking the case a message is joined to as well
-                # deadlocked with a submitter deleting their case (case, then messages).
-                locked = model._base_manager.select_for_update(of=("self",)).filter(pk__in=batch)
-                for row in _with_content(model, locked).order_by("pk"):
-                    row.save(update_fields=names)
-                    done += 1
-            last_pk = batch[-1]
-        counts[model._meta.label] = done
+    Safe to run twice, to interrupt, and while the desk works: every value stays readable
+    by the key set throughout."""
+    counts = {DataKey._meta.label: rewrap_data_keys(batch_size=batch_size)}
 
     rotated = 0
     for pk in Authenticator.objects.order_by("pk").values_list("pk", flat=True):
@@ -109,3 +97,4 @@ def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
         canary.save(update_fields=["value"])
     counts[EncryptionCanary._meta.label] = int(canary is not None)
     return counts
+

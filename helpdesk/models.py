@@ -14,7 +14,13 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import queue, routing
-from helpdesk.encryption import EncryptedTextField
+from helpdesk.encryption import (
+    CaseEncryptedTextField,
+    EncryptedTextField,
+    data_key_exists,
+    destroy_data_key,
+    new_data_key,
+)
 from helpdesk.roles import Role
 from resources.rendering import render_markdown
 
@@ -347,6 +353,36 @@ class CaseQuerySet(models.QuerySet):
             .filter(Q(urgent=True, created_at__lt=urgent) | Q(urgent=False, created_at__lt=normal))
         )
 
+    def opened_with(self, hashes: list[str]) -> tuple[Case | None, bool]:
+        """The case a typed code opens, and whether it was the person's second code: then
+        the case is marked, silently, as possibly under duress.
+
+        Every code costs the same work, so that no timing tells a real receipt, a second
+        code and a wrong one apart: one look-up on both hashes, then one UPDATE of the
+        same columns (of no row at all for a wrong code). Destroyed content opens
+        nothing."""
+        case = (
+            self.with_content()
+            .filter(Q(receipt_hash__in=hashes) | Q(duress_hash__in=hashes))
+            .select_related("need")
+            .first()
+        )
+        duress = case is not None and case.duress_hash in hashes
+        now = timezone.now()
+        # The mark is set by the database, from a parameter, so that the statement reads
+        # the same for every code; only its values differ.
+        Case.objects.filter(pk=case.pk if case else 0).update(
+            submitter_seen_at=now,
+            duress_at=models.Case(
+                models.When(models.Value(duress, output_field=models.BooleanField()), then=now),
+                default=F("duress_at"),
+            ),
+        )
+        if case is not None:
+            case.submitter_seen_at = now
+            case.duress_at = now if duress else case.duress_at
+        return case, duress
+
     def for_listing(self) -> CaseQuerySet:
         """What a case list shows, in a fixed number of queries however long it is. A list
         shows no content: the encrypted fields are neither fetched nor decrypted."""
@@ -407,6 +443,11 @@ class Case(models.Model):
 
     reference = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
     receipt_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The keyed hash of the person's second code (intake/receipts.py), if they made one:
+    # typed instead of the receipt, it opens a harmless decoy inbox and marks the case.
+    duress_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    # When the second code was last used: the person may be under duress.
+    duress_at = models.DateTimeField(_("opened with the second code"), null=True, blank=True)
     # NULL, not "", once destroyed: a unique column must hold many "no key" values.
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     for_whom = models.CharField(_("for whom"), max_length=8, choices=ForWhom.choices)
@@ -415,13 +456,17 @@ class Case(models.Model):
     languages = models.JSONField(_("languages, in order of preference"), default=list)
     language = models.CharField(_("language of the submitter's pages"), max_length=12)
     urgent = models.BooleanField(_("in danger right now"), default=False)
-    description = EncryptedTextField(_("what is happening"), blank=True)
+    # The id of this case's data key in the key store (helpdesk/encryption.py): every
+    # encrypted field of the case and of its rows is sealed with that key. None once
+    # the content is destroyed, with the key.
+    key_id = models.UUIDField(null=True, editable=False)
+    description = CaseEncryptedTextField(_("what is happening"), blank=True)
     contact_channel = models.CharField(
         _("safe contact"), max_length=8, choices=Channel.choices, default=Channel.NONE
     )
-    contact_details = EncryptedTextField(_("contact details"), blank=True)
-    contact_safe_times = EncryptedTextField(_("safe times"), blank=True)
-    contact_code_word = EncryptedTextField(_("code word"), blank=True)
+    contact_details = CaseEncryptedTextField(_("contact details"), blank=True)
+    contact_safe_times = CaseEncryptedTextField(_("safe times"), blank=True)
+    contact_code_word = CaseEncryptedTextField(_("code word"), blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
     )
@@ -490,6 +535,25 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs) -> None:
+        # Every new case gets its own data key before its content is sealed with it
+        # (submit_concern makes it beforehand, so that a refused insert loses none).
+        if self._state.adding and self.key_id is None and self.content_destroyed_at is None:
+            self.key_id = new_data_key()
+        super().save(*args, **kwargs)
+
+    @property
+    def under_duress(self) -> bool:
+        """The person opened their inbox with their second code: someone may be forcing
+        them. The desk makes no contact outside the inbox."""
+        return self.duress_at is not None
+
+    @property
+    def key_exists(self) -> bool:
+        """Whether the key store still holds this case's data key: whether anything, this
+        database or any copy of it, could still read the case."""
+        return data_key_exists(self.key_id)
 
     @property
     def content_destroyed(self) -> bool:
@@ -772,6 +836,22 @@ class Case(models.Model):
         self.refresh_from_db()
         return message
 
+    def set_second_code(self, code_hash: str) -> None:
+        """The person made a second code (only its keyed hash is kept); it replaces any
+        earlier one."""
+        with transaction.atomic():
+            case = self.locked()
+            if case.content_destroyed:
+                raise CaseRefused(_("This case is closed: it takes no new messages."))
+            case.duress_hash = code_hash
+            case.save(update_fields=["duress_hash"])
+        self.refresh_from_db()
+
+    def retire_second_code(self) -> None:
+        """The second code stops working, as a deleted case's receipt does (the decoy
+        inbox was "deleted"). The mark for the volunteer stays."""
+        Case.objects.filter(pk=self.pk).update(duress_hash=None)
+
     def note_submitter_visit(self, *, language: str) -> None:
         self.submitter_seen_at = timezone.now()
         self.language = language
@@ -780,13 +860,22 @@ class Case(models.Model):
     def destroy_content(self, *, by_submitter: bool) -> None:
         """Destroy everything the person wrote; keep the anonymous statistics (need,
         country, languages, dates, status). The receipt stops working. Destroying twice
-        changes nothing: the first destruction's date and cause stay."""
+        changes nothing: the first destruction's date and cause stay.
+
+        The case's data key goes first, from the key store (its own database): from that
+        moment no copy of the main database, however old, can read the case. Then the
+        rows are emptied here. Were that to fail, the case would stay unreadable, and
+        destroying it again finishes the work."""
         with transaction.atomic():
             case = self.locked()
             if case.content_destroyed:
                 return
-            case.messages.all().delete()
-            case.notes.all().delete()
+            if case.key_id is not None:
+                destroy_data_key(case.key_id)
+                case.key_id = None
+            # Neither loaded nor decrypted on the way out: their key is gone already.
+            case.messages.only("pk").delete()
+            case.notes.only("pk").delete()
             # Referrals stay for the coordinators' review, without any of their text.
             case.referrals.update(subject="", body="", outcome_note="")
             now = timezone.now()
@@ -794,6 +883,7 @@ class Case(models.Model):
             case.contact_details = case.contact_safe_times = case.contact_code_word = ""
             case.contact_channel = Case.Channel.NONE
             case.receipt_hash = "destroyed:" + secrets.token_hex(20)
+            case.duress_hash, case.duress_at = None, None
             case.submission_key = None
             case.content_destroyed_at = now
             case.destroyed_by_submitter = by_submitter
@@ -868,7 +958,7 @@ class Message(models.Model):
     staff_user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    body = EncryptedTextField(_("message"))
+    body = CaseEncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The volunteer's notice of a submitter's message, claimed when sent (sent once).
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -901,7 +991,7 @@ class Note(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    body = EncryptedTextField(_("note"))
+    body = CaseEncryptedTextField(_("note"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -1015,8 +1105,8 @@ class Referral(models.Model):
         related_name="+",
     )
     language = models.CharField(_("language of the message"), max_length=12, blank=True)
-    subject = EncryptedTextField(_("subject"), blank=True)
-    body = EncryptedTextField(_("message as sent"), blank=True)
+    subject = CaseEncryptedTextField(_("subject"), blank=True)
+    body = CaseEncryptedTextField(_("message as sent"), blank=True)
     consent_at = models.DateTimeField(_("consent recorded"), null=True, blank=True)
     consent_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -1032,7 +1122,7 @@ class Referral(models.Model):
     failure_reason = models.CharField(
         _("why it did not succeed"), max_length=14, choices=FailureReason.choices, blank=True
     )
-    outcome_note = EncryptedTextField(_("outcome note"), blank=True)
+    outcome_note = CaseEncryptedTextField(_("outcome note"), blank=True)
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True, db_index=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     # The volunteer's reminder, claimed when sent (sent once; cleared with reminded_at).

@@ -95,6 +95,12 @@ def validate_url(name: str, value: str, schemes: set[str]) -> str:
     return value.rstrip("/")
 
 
+def keys_database_beside(url: str) -> str:
+    """The URL of a database named like `url`'s with "_keys" appended, on its server."""
+    parts = urlsplit(url)
+    return parts._replace(path=parts.path.rstrip("/") + "_keys").geturl()
+
+
 def local_keys(path: Path) -> dict[str, str]:
     """Keys of the embedded default: made on first run, kept in a 0600 file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +133,16 @@ if PRODUCTION:
     DATABASE_URL = validate_url(
         "DATABASE_URL", env_required("DATABASE_URL"), {"postgres", "postgresql"}
     )
+    # The key store (keystore/): a database of its own, with its own role and a short
+    # backup window, never a copy of DATABASE_URL's.
+    KEYS_DATABASE_URL = validate_url(
+        "KEYS_DATABASE_URL", env_required("KEYS_DATABASE_URL"), {"postgres", "postgresql"}
+    )
+    if KEYS_DATABASE_URL == DATABASE_URL:
+        raise ImproperlyConfigured(
+            "KEYS_DATABASE_URL must name another database than DATABASE_URL: the keys "
+            "are kept apart from the data they unlock."
+        )
     REDIS_URL = validate_url("REDIS_URL", env_required("REDIS_URL"), {"redis", "rediss"})
     SITE_URL = validate_url("SITE_URL", env_required("SITE_URL"), {"https"})
 else:
@@ -138,6 +154,12 @@ else:
     )
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
     DATABASE_URL = ENV.get("DATABASE_URL", "").strip()
+    # Without it, a PostgreSQL DATABASE_URL's key store is the database of the same name
+    # with "_keys" appended, on the same server (tests and CI); SQLite's is a file of its
+    # own beside the main one.
+    KEYS_DATABASE_URL = ENV.get("KEYS_DATABASE_URL", "").strip() or (
+        keys_database_beside(DATABASE_URL) if DATABASE_URL else ""
+    )
     REDIS_URL = ENV.get("REDIS_URL", "").strip()
     SITE_URL = ENV.get("SITE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
 
@@ -145,6 +167,7 @@ INSTALLED_APPS = [
     "intake",
     "helpdesk",
     "resources",
+    "keystore",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -228,6 +251,26 @@ else:
             },
         }
     }
+if KEYS_DATABASE_URL:
+    DATABASES["keys"] = dj_database_url.parse(
+        KEYS_DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
+    )
+    DATABASES["keys"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES["keys"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "keys.sqlite3",
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        },
+    }
+# Data keys (one per case) live in the "keys" database and nothing else does there.
+DATABASE_ROUTERS = ["keystore.router.KeyStoreRouter"]
+# How long backups of the key store are kept (docs/deployment: its own, short window).
+# Once a case is destroyed, no copy anywhere can read it after this many days; the
+# public page on deletion says so.
+KEY_STORE_BACKUP_DAYS = env_int("KEY_STORE_BACKUP_DAYS", 7, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits must be counted in one place for every process, so the embedded

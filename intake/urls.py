@@ -7,8 +7,11 @@ app_name = "intake"
 urlpatterns = [
     path("", views.start, name="start"),
     path("write/", views.write, name="write"),
+    path("write/second-code/", views.second_code_after_writing, name="second_code_after_writing"),
     path("follow-up/", views.follow_up, name="follow_up"),
     path("follow-up/inbox/", views.inbox, name="inbox"),
     path("follow-up/delete/", views.delete, name="delete"),
     path("follow-up/leave/", views.leave, name="leave"),
+    path("follow-up/second-code/", views.second_code, name="second_code"),
+    path("your-data/", views.your_data, name="your_data"),
 ]

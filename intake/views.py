@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 
 from helpdesk import cases
 from helpdesk.models import Case
-from intake import library, receipts, throttle
+from intake import decoy, library, receipts, throttle
 from intake.forms import ConcernForm, ReceiptForm, ReplyForm
-from intake.inbox import close_inbox, inbox_case, open_inbox
+from intake.inbox import close_inbox, decoy_case_id, inbox_case, open_inbox
+from intake.outage import UNAVAILABLE
 from resources.matching import match
 from resources.models import Audience
 
@@ -57,14 +58,20 @@ def concern_page(
 @never_cache
 def write(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        # From the start page ("for") or from a guide's "Ask a volunteer" ("need").
-        for_whom = request.GET.get("for")
-        initial = {"for_whom": for_whom} if for_whom in Case.ForWhom.values else {}
-        form = ConcernForm(initial=initial)
-        chosen = form.choices.need_pk_by_slug.get(request.GET.get("need", ""))
-        if chosen is not None:
-            form.initial["need"] = chosen
-        return concern_page(request, form)
+        shown = receipts.take_shown_once(request)
+        if shown is not None and "receipt" in shown:
+            response = receipt_page(request, shown)
+        else:
+            # From the start page ("for") or from a guide's "Ask a volunteer" ("need").
+            for_whom = request.GET.get("for")
+            initial = {"for_whom": for_whom} if for_whom in Case.ForWhom.values else {}
+            form = ConcernForm(initial=initial)
+            chosen = form.choices.need_pk_by_slug.get(request.GET.get("need", ""))
+            if chosen is not None:
+                form.initial["need"] = chosen
+            response = concern_page(request, form)
+        receipts.forget_shown_once(request, response)
+        return response
     form = ConcernForm(request.POST)
     if not form.is_valid():
         return concern_page(request, form, status=400)
@@ -72,13 +79,7 @@ def write(request: HttpRequest) -> HttpResponse:
     # Everything that needs the database comes before the case is saved: once it is
     # saved, nothing may stand between the person and their receipt (a database that
     # went away then would leave a case whose receipt nobody ever saw).
-    matched = matched_help(
-        need=data["need"].slug,
-        languages=data["languages"],
-        country=data["country"],
-        for_whom=data["for_whom"],
-        in_danger=form.urgent,
-    )
+    matched_help(**receipt_facts(data, urgent=form.urgent))
     receipt = receipts.new_receipt()
     try:
         case = cases.submit_concern(
@@ -98,12 +99,67 @@ def write(request: HttpRequest) -> HttpResponse:
         )
     except cases.DuplicateSubmission:
         return render(request, "intake/duplicate.html", status=409)
-    # The receipt appears in this response only: never in a URL, a session or a log.
-    return render(
-        request,
-        "intake/receipt.html",
-        {"receipt": receipts.display(receipt), "case": case, "matched": matched},
+    # Post/redirect/get: the receipt is shown once by the page this redirects to, which
+    # needs no database; Back and reloading show a blank form. Never in a URL or a log.
+    return receipt_redirect(case, receipt)
+
+
+def receipt_facts(data: dict, *, urgent: bool) -> dict:
+    """What the receipt page matches guidance by (the same for many cases)."""
+    return {
+        "need": data["need"].slug,
+        "languages": list(data["languages"]),
+        "country": data["country"],
+        "for_whom": data["for_whom"],
+        "in_danger": urgent,
+    }
+
+
+def receipt_redirect(case: Case, receipt: str, second_code: str = "") -> HttpResponse:
+    # "#main": the form posted to "#error-summary", which a redirect would otherwise keep.
+    response = redirect(reverse("intake:write") + "#main")
+    facts = receipt_facts(
+        {"need": case.need, "languages": case.languages, "country": case.country,
+         "for_whom": case.for_whom},
+        urgent=case.urgent,
+    )  # fmt: skip
+    receipts.show_once(
+        response,
+        reverse("intake:write"),
+        {"receipt": receipt, "second": second_code, "facts": facts},
     )
+    return response
+
+
+def receipt_page(request: HttpRequest, shown: dict) -> HttpResponse:
+    facts = shown.get("facts") or {}
+    try:
+        matched = matched_help(**facts) if facts else ""
+    except UNAVAILABLE:
+        matched = ""  # the guidance can wait; the receipt cannot
+    context = {
+        "receipt": receipts.display(shown["receipt"]),
+        "second_code": receipts.display(shown["second"]) if shown.get("second") else "",
+        "urgent": bool(facts.get("in_danger")),
+        "matched": matched,
+    }
+    return render(request, "intake/receipt.html", context)
+
+
+@require_POST
+@never_cache
+def second_code_after_writing(request: HttpRequest) -> HttpResponse:
+    """"Make a second code" on the receipt page: the receipt, still on the page, says
+    which case. Looked up and throttled like any receipt."""
+    throttle.wait(request)
+    typed = request.POST.get("receipt", "")
+    case = find_case(typed)
+    if case is None:
+        throttle.record_failure(request)
+        return redirect("intake:write")
+    code = receipts.new_receipt()
+    case.set_second_code(receipts.receipt_hash(code))
+    return receipt_redirect(case, receipts.normalize(typed), code)
 
 
 def matched_help(
@@ -136,12 +192,14 @@ def matched_help(
 
 @never_cache
 def follow_up(request: HttpRequest) -> HttpResponse:
-    if inbox_case(request) is not None:
+    if inbox_case(request) is not None or decoy_case_id(request) is not None:
         return redirect("intake:inbox")
     form = ReceiptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         throttle.wait(request)
-        case = find_case(form.cleaned_data["receipt"])
+        # The receipt, the second code or neither: the same work, the same answer but
+        # for which inbox opens (Case.objects.opened_with).
+        case, duress = Case.objects.opened_with(receipts.hashes_for(form.cleaned_data["receipt"]))
         if case is None:
             throttle.record_failure(request)
             # The same words whether the code is malformed, wrong or deleted.
@@ -150,7 +208,7 @@ def follow_up(request: HttpRequest) -> HttpResponse:
                 _("We could not open a case with this code. Please check it and try again."),
             )
         else:
-            open_inbox(request, case)
+            open_inbox(request, case, decoy=duress)
             translation.activate(case.language)
             response = redirect("intake:inbox")
             # As Django's set_language view sets it, from the same settings.
@@ -182,6 +240,8 @@ def find_case(typed: str) -> Case | None:
 
 @never_cache
 def inbox(request: HttpRequest) -> HttpResponse:
+    if decoy_case_id(request) is not None:
+        return decoy_inbox(request)
     case = inbox_case(request)
     if case is None:
         return redirect("intake:follow_up")
@@ -191,16 +251,61 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("intake:inbox") + "#latest")
     if request.method != "POST":
         case.note_submitter_visit(language=get_language())
-    return render(
+    shown = receipts.take_shown_once(request) or {}
+    response = render(
         request,
         "intake/inbox.html",
-        {"case": case, "messages_list": list(case.messages.all()), "form": form},
+        {
+            "case": case,
+            "messages_list": list(case.messages.all()),
+            "form": form,
+            "second_code": receipts.display(shown["second"]) if shown.get("second") else "",
+        },
         status=400 if form.errors else 200,
     )
+    receipts.forget_shown_once(request, response)
+    return response
+
+
+@require_POST
+@never_cache
+def second_code(request: HttpRequest) -> HttpResponse:
+    """A second code made (or made anew) from the real inbox, shown once on it."""
+    case = inbox_case(request)
+    if case is None:
+        return redirect("intake:inbox")  # a decoy, or no inbox: nothing to make
+    code = receipts.new_receipt()
+    case.set_second_code(receipts.receipt_hash(code))
+    response = redirect("intake:inbox")
+    receipts.show_once(response, reverse("intake:inbox"), {"second": code})
+    return response
+
+
+def decoy_inbox(request: HttpRequest) -> HttpResponse:
+    """What the second code opens: intake/decoy.py. Nothing of the case is read."""
+    language = get_language()
+    form = ReplyForm(request.POST or None)
+    sent = request.session.get(decoy.SENT_KEY, [])
+    if request.method == "POST" and form.is_valid():
+        request.session[decoy.SENT_KEY] = [*sent, form.cleaned_data["body"]][-decoy.SENT_KEPT :]
+        return redirect(reverse("intake:inbox") + "#latest")
+    now = timezone.now()
+    conversation = decoy.conversation(language, now)
+    conversation += [{"mine": True, "at": now, "text": text} for text in sent]
+    context = {
+        "words": decoy.texts(language),
+        "conversation": conversation,
+        "form": ReplyForm() if request.method != "POST" else form,
+        "sent": bool(sent),
+    }
+    return render(request, "intake/decoy/inbox.html", context, status=400 if form.errors else 200)
 
 
 @never_cache
 def delete(request: HttpRequest) -> HttpResponse:
+    decoy_id = decoy_case_id(request)
+    if decoy_id is not None:
+        return decoy_delete(request, decoy_id)
     case = inbox_case(request)
     if case is None:
         return redirect("intake:follow_up")
@@ -211,10 +316,40 @@ def delete(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/delete.html", {"case": case})
 
 
+def decoy_delete(request: HttpRequest, case_id: int) -> HttpResponse:
+    """"Deleting" the decoy: the second code stops working, as a deleted case's receipt
+    does; the real case and its mark for the desk stay."""
+    words = decoy.texts(get_language())
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        Case(pk=case_id).retire_second_code()
+        close_inbox(request)
+        return render(request, "intake/decoy/done.html", {"said": words["deleted"]})
+    return render(request, "intake/decoy/delete.html", {"words": words})
+
+
 @require_POST
 def leave(request: HttpRequest) -> HttpResponse:
+    decoy_session = decoy_case_id(request) is not None
     close_inbox(request)
+    if decoy_session:  # never back into the rest of the site
+        said = decoy.texts(get_language())["signed_out"]
+        return render(request, "intake/decoy/done.html", {"said": said})
     return redirect("intake:start")
+
+
+def your_data(request: HttpRequest) -> HttpResponse:
+    """What deleting means, the second code, and their limits: one plain page, written
+    for each language (templates/intake/your_data/)."""
+    language = get_language() if get_language() in dict(settings.LANGUAGES) else "en"
+    return render(
+        request,
+        "intake/your_data.html",
+        {
+            "body": f"intake/your_data/{language}.html",
+            "backup_days": settings.KEY_STORE_BACKUP_DAYS,
+            "retention_days": settings.CASE_RETENTION_DAYS,
+        },
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

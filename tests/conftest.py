@@ -36,7 +36,19 @@ CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--
 SERVICES = os.environ.get("HAVEN_TEST_SERVICES") == "1"
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
+
+
 def pytest_collection_modifyitems(config, items):
+    # Every test that uses the database uses both: a case's data key lives in the key
+    # store ("keys"), which pytest-django would otherwise refuse to let a test reach.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            kwargs = dict(marker.kwargs) if marker is not None else {}
+            kwargs["databases"] = "__all__"
+            args = marker.args if marker is not None else ()
+            item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)
     # Tests of the real PostgreSQL/Redis/Celery run in CI's second pass, with the
     # services configured; in the embedded pass they are deselected, not skipped.
     if SERVICES:

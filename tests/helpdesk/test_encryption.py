@@ -1,4 +1,5 @@
-"""Encrypted fields fail loudly, start-up refuses a wrong key, rotate_keys re-encrypts."""
+"""Encrypted fields fail loudly, start-up refuses a wrong key, rotate_keys re-wraps the
+cases' data keys and re-encrypts the few values the master key encrypts itself."""
 
 import io
 import os
@@ -6,17 +7,25 @@ import subprocess
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
-from helpdesk.encryption import DecryptionError, decrypt, encrypt
+from helpdesk.encryption import (
+    TOKEN_PREFIX,
+    DecryptionError,
+    decrypt,
+    encrypt,
+    forget_data_keys,
+    token_key_id,
+)
 from helpdesk.keys import rotate_all_keys, verify_key_canary
 from helpdesk.models import EncryptionCanary
 from tests.conftest import CELERY_WORKER
@@ -73,22 +82,134 @@ def test_canary_is_written_on_first_start(db):
     assert EncryptionCanary.objects.get(pk=1).value == "haven encryption canary"
 
 
-def test_rotate_keys_reencrypts_everything_with_the_newest_key(canary, settings, volunteer):
+def raw_column(table: str, column: str, pk: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def test_rotate_keys_rewraps_data_keys_and_reencrypts_the_rest(canary, settings, volunteer):
+    from helpdesk.models import Case, Message
+    from keystore.models import DataKey
+    from tests.helpdesk.test_desk import CANARY, new_case
+
+    case = new_case()
+    message = Message.objects.create(case=case, author="submitter", body=f"More {CANARY}")
+    description = raw_column("helpdesk_case", "description", case.pk)
+    body = raw_column("helpdesk_message", "body", message.pk)
+    wrapped = DataKey.objects.get(pk=case.key_id).wrapped
     totp = Authenticator.objects.get(user=volunteer, type=Authenticator.Type.TOTP)
     secret = decrypt(totp.data["secret"])
 
     settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
     output = io.StringIO()
     call_command("rotate_keys", stdout=output)
+    assert "keystore.DataKey: 1 rows re-wrapped" in output.getvalue()
     assert "helpdesk.EncryptionCanary: 1 rows re-encrypted" in output.getvalue()
 
     settings.FIELD_ENCRYPTION_KEY = [NEW]  # the old key is gone now
+    forget_data_keys()
     verify_key_canary()
+    # The data key is wrapped by the new master key; the content was not touched.
+    rewrapped = DataKey.objects.get(pk=case.key_id).wrapped
+    assert rewrapped != wrapped
+    assert Fernet(NEW).decrypt(rewrapped.encode()) == Fernet(OLD).decrypt(wrapped.encode())
+    assert raw_column("helpdesk_case", "description", case.pk) == description
+    assert raw_column("helpdesk_message", "body", message.pk) == body
+    assert Case.objects.get(pk=case.pk).description == f"Help me {CANARY}"
+    assert Message.objects.get(pk=message.pk).body == f"More {CANARY}"
     assert Fernet(NEW).decrypt(raw_value().encode()).decode() == "haven encryption canary"
     totp.refresh_from_db()
     assert decrypt(totp.data["secret"]) == secret
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     assert TOTP(totp).validate_code(code)  # sign-in still works after the rotation
+
+
+def test_case_content_is_sealed_with_the_cases_own_key(db):
+    from helpdesk.models import Case
+    from tests.helpdesk.test_desk import CANARY, new_case
+
+    first, second = new_case(), new_case()
+    assert first.key_id != second.key_id
+    stored = raw_column("helpdesk_case", "description", first.pk)
+    assert CANARY not in stored and stored.startswith(TOKEN_PREFIX)
+    assert token_key_id(stored) == first.key_id
+    with pytest.raises(InvalidToken):
+        Fernet(OLD).decrypt(stored.encode())  # not the master key's ciphertext
+    # A value moved into another case, or another field, does not decrypt: it fails loudly.
+    Case.objects.filter(pk=second.pk).update(description="")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE helpdesk_case SET contact_details = %s WHERE id = %s", [stored, first.pk]
+        )
+    with pytest.raises(DecryptionError) as caught:
+        Case.objects.get(pk=first.pk)
+    assert stored not in str(caught.value)
+
+
+def test_a_wrong_master_key_cannot_unwrap_a_cases_key(db, settings):
+    from helpdesk.models import Case
+    from tests.helpdesk.test_desk import new_case
+
+    case = new_case()
+    settings.FIELD_ENCRYPTION_KEY = [OTHER]
+    forget_data_keys()
+    with pytest.raises(DecryptionError, match="FIELD_ENCRYPTION_KEY"):
+        Case.objects.get(pk=case.pk)
+
+
+def test_destroying_a_case_destroys_its_key_and_keeps_the_figures(db):
+    from helpdesk.models import Case
+    from keystore.models import DataKey
+    from tests.helpdesk.test_desk import new_case
+
+    case = new_case()
+    key_id = case.key_id
+    assert case.key_exists and DataKey.objects.filter(pk=key_id).exists()
+    case.destroy_content(by_submitter=True)
+    assert not DataKey.objects.filter(pk=key_id).exists()
+    case = Case.objects.get(pk=case.pk)
+    assert case.key_id is None and not case.key_exists
+    assert case.description == "" and case.need.slug == "leave" and case.country == "SY"
+
+
+def test_the_case_key_command_says_whether_a_key_exists(db, settings):
+    from tests.helpdesk.test_desk import new_case
+
+    case = new_case()
+    output = io.StringIO()
+    call_command("case_key", case.reference.lower(), stdout=output)
+    assert "its key exists" in output.getvalue()
+    case.destroy_content(by_submitter=False)
+    output = io.StringIO()
+    call_command("case_key", case.reference, stdout=output)
+    said = output.getvalue()
+    assert "key was destroyed" in said and "No copy of the main database can read it" in said
+    assert f"kept {settings.KEY_STORE_BACKUP_DAYS} days" in said
+    with pytest.raises(CommandError, match="No case"):
+        call_command("case_key", "NOSUCHREF")
+
+
+def test_a_refused_submission_leaves_no_key_behind(db):
+    from helpdesk import cases
+    from keystore.models import DataKey
+    from tests.helpdesk.test_desk import new_case
+
+    case = new_case()
+    before = DataKey.objects.count()
+    with pytest.raises(cases.DuplicateSubmission):
+        cases.submit_concern(
+            receipt_hash="another",
+            submission_key=case.submission_key,
+            for_whom="self",
+            need=case.need,
+            country="SY",
+            languages=["ar"],
+            language="ar",
+            urgent=False,
+            description="twice",
+        )
+    assert DataKey.objects.count() == before
 
 
 def run_python(code: str, var_dir, **env) -> subprocess.CompletedProcess:
@@ -173,31 +294,33 @@ def test_deploy_checks_open_the_canary(tmp_path):
 
 
 def destroyed_while_rotating(monkeypatch, case) -> threading.Thread:
-    """Destroy `case` from another connection at the moment rotation saves it, as a
-    submitter deleting their case (or the retention purge) would during `rotate_keys`.
+    """Destroy `case` from another connection at the moment rotation re-wraps its key, as
+    a submitter deleting their case (or the retention purge) would during `rotate_keys`.
     Returns the thread doing it."""
-    from helpdesk.models import Case
+    from keystore.models import DataKey
 
-    save = Case.save
+    save = DataKey.save
     racer = threading.Thread(target=_destroy_and_close, args=(case.pk,))
 
     def save_and_race(row, *args, **kwargs):
-        if row.pk == case.pk and not racer.is_alive() and racer.ident is None:
+        if row.pk == case.key_id and not racer.is_alive() and racer.ident is None:
             racer.start()
-            racer.join(timeout=2)  # a rotation holding the row's lock keeps it waiting
+            racer.join(timeout=2)  # a rotation holding the key's lock keeps it waiting
         return save(row, *args, **kwargs)
 
-    monkeypatch.setattr(Case, "save", save_and_race)
+    monkeypatch.setattr(DataKey, "save", save_and_race)
     return racer
 
 
 def _destroy_and_close(case_id: int) -> None:
+    from django.db import connections
+
     from helpdesk.models import Case
 
     try:
         Case.objects.get(pk=case_id).destroy_content(by_submitter=True)
     finally:
-        connection.close()
+        connections.close_all()
 
 
 @pytest.mark.services
@@ -205,10 +328,12 @@ def test_a_case_destroyed_during_rotation_never_gets_its_text_back(
     transactional_db, settings, monkeypatch
 ):
     from helpdesk.models import Case, Message
+    from keystore.models import DataKey
     from tests.helpdesk.test_desk import CANARY, new_case
 
     assert connection.vendor == "postgresql"
     case = new_case()
+    key_id = case.key_id
     Message.objects.create(case=case, author=Message.Author.SUBMITTER, body=f"Hi {CANARY}")
     racer = destroyed_while_rotating(monkeypatch, case)
 
@@ -221,9 +346,10 @@ def test_a_case_destroyed_during_rotation_never_gets_its_text_back(
     assert case.content_destroyed
     assert case.description == ""
     assert not Message.objects.filter(case=case).exists()
+    assert not DataKey.objects.filter(pk=key_id).exists()  # the rotation wrote none back
 
 
-def test_rotation_leaves_destroyed_cases_alone(db, settings):
+def test_rotation_has_no_key_to_rewrap_for_a_destroyed_case(db, settings):
     from tests.helpdesk.test_desk import new_case
 
     kept, destroyed = new_case(), new_case()
@@ -231,7 +357,47 @@ def test_rotation_leaves_destroyed_cases_alone(db, settings):
     settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
     output = io.StringIO()
     call_command("rotate_keys", stdout=output)
-    assert "helpdesk.Case: 1 rows re-encrypted" in output.getvalue()
+    assert "keystore.DataKey: 1 rows re-wrapped" in output.getvalue()
     settings.FIELD_ENCRYPTION_KEY = [NEW]
+    forget_data_keys()
     kept.refresh_from_db()
     assert kept.description.startswith("Help me")
+
+
+def test_content_encrypted_before_with_the_master_key_is_sealed_with_a_case_key(db):
+    """Migration 0016: a case stored before cases had keys (Fernet, master key) gets its
+    own key, and its content, messages and referral texts are sealed with it; a case
+    destroyed before holds "" and no key."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from helpdesk.models import Case, Message
+    from tests.helpdesk.test_desk import CANARY, new_case
+
+    live, destroyed = new_case(), new_case()
+    Message.objects.create(case=live, author="submitter", body=f"Later {CANARY}")
+    destroyed.destroy_content(by_submitter=True)
+    with connection.cursor() as cursor:  # as the rows were stored before
+        cursor.execute(
+            "UPDATE helpdesk_case SET key_id = NULL, description = %s, contact_details = %s, "
+            "contact_safe_times = %s, contact_code_word = %s WHERE id = %s",
+            [encrypt(f"Old {CANARY}"), encrypt(""), encrypt(""), encrypt("blue"), live.pk],
+        )
+        cursor.execute("UPDATE helpdesk_message SET body = %s", [encrypt(f"Old reply {CANARY}")])
+        cursor.execute(
+            "UPDATE helpdesk_case SET description = %s WHERE id = %s", [encrypt(""), destroyed.pk]
+        )
+    migration = import_module("helpdesk.migrations.0015_seal_content_with_case_keys")
+    # It uses the schema editor only for its connection.
+    migration.seal_existing_content(apps, SimpleNamespace(connection=connection))
+
+    live = Case.objects.get(pk=live.pk)
+    assert live.key_id is not None and live.key_exists
+    assert live.description == f"Old {CANARY}" and live.contact_details == ""
+    assert live.contact_code_word == "blue"
+    assert live.messages.get().body == f"Old reply {CANARY}"
+    assert token_key_id(raw_column("helpdesk_case", "description", live.pk)) == live.key_id
+    destroyed = Case.objects.get(pk=destroyed.pk)
+    assert destroyed.key_id is None and destroyed.description == ""
+    assert raw_column("helpdesk_case", "description", destroyed.pk) == ""

@@ -16,6 +16,7 @@ PRODUCTION = {
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "DATABASE_URL": "postgres://haven:secret@db:5432/haven",
+    "KEYS_DATABASE_URL": "postgres://haven_keys:other@keys-db:5432/haven_keys",
     "REDIS_URL": "redis://redis:6379/0",
     "ALLOWED_HOSTS": "desk.example.org",
     "SITE_URL": "https://desk.example.org",
@@ -27,9 +28,12 @@ import json, django
 from django.conf import settings
 django.setup()
 db = settings.DATABASES["default"]
+keys = settings.DATABASES["keys"]
 print(json.dumps({
     "debug": settings.DEBUG,
     "engine": db["ENGINE"], "name": str(db["NAME"]),
+    "keys_engine": keys["ENGINE"], "keys_name": str(keys["NAME"]),
+    "keys_user": keys.get("USER", ""),
     "cache": settings.CACHES["default"]["BACKEND"],
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "broker": settings.CELERY_BROKER_URL,
@@ -72,6 +76,9 @@ def test_no_environment_runs_the_embedded_default(tmp_path):
     assert values["debug"] is True
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "var" / "haven.sqlite3")
+    # The key store: a file of its own beside the main database.
+    assert values["keys_engine"] == "django.db.backends.sqlite3"
+    assert values["keys_name"] == str(tmp_path / "var" / "keys.sqlite3")
     assert values["cache"].endswith("DatabaseCache")  # shared by every process
     assert values["eager"] is True
     assert values["email"].endswith("filebased.EmailBackend")
@@ -83,6 +90,12 @@ def test_no_environment_runs_the_embedded_default(tmp_path):
     assert values["secret"] == stored["SECRET_KEY"]
     # The next start reads the same keys instead of making new ones.
     assert show({}, tmp_path)["keys"] == values["keys"]
+
+
+def test_a_postgresql_database_without_a_key_store_url_gets_one_beside_it(tmp_path):
+    values = show({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/haven"}, tmp_path)
+    assert values["keys_engine"] == "django.db.backends.postgresql"
+    assert values["keys_name"] == "haven_keys"
 
 
 def test_keys_differ_between_installations(tmp_path):
@@ -100,6 +113,7 @@ def test_production_reads_everything_from_the_environment(tmp_path):
     )
     assert values["debug"] is False
     assert values["engine"] == "django.db.backends.postgresql"
+    assert (values["keys_name"], values["keys_user"]) == ("haven_keys", "haven_keys")
     assert values["cache"].endswith("RedisCache")
     assert values["eager"] is False
     assert values["broker"] == "redis://redis:6379/0"
@@ -118,6 +132,7 @@ def test_production_reads_everything_from_the_environment(tmp_path):
         "SECRET_KEY",
         "FIELD_ENCRYPTION_KEY",
         "DATABASE_URL",
+        "KEYS_DATABASE_URL",
         "REDIS_URL",
         "ALLOWED_HOSTS",
         "SITE_URL",
@@ -138,6 +153,12 @@ def test_a_missing_production_variable_stops_start_up_by_name(name, tmp_path):
         ("FIELD_ENCRYPTION_KEY", "not-a-key", "key 1 is not a Fernet key"),
         ("FIELD_ENCRYPTION_KEY", f"{Fernet.generate_key().decode()},nope", "key 2 is not"),
         ("DATABASE_URL", "mysql://db/haven", "DATABASE_URL must be a URL"),
+        ("KEYS_DATABASE_URL", "sqlite:///keys", "KEYS_DATABASE_URL must be a URL"),
+        (
+            "KEYS_DATABASE_URL",
+            "postgres://haven:secret@db:5432/haven",
+            "KEYS_DATABASE_URL must name another database",
+        ),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must be a URL"),
         (
             "SITE_URL",

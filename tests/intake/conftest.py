@@ -37,9 +37,16 @@ def receipt_in(response) -> str:
     return match.group(1)
 
 
+def second_code_in(response) -> str:
+    match = re.search(r'id="second-code"[^>]*value="([0-9A-Z-]+)"', response.content.decode())
+    assert match, "no second code on the page"
+    return match.group(1)
+
+
 @pytest.fixture
 def submit(client, db):
     def post(**overrides):
-        return client.post(reverse("intake:write"), concern(**overrides))
+        # As a browser does: the receipt is on the page the POST redirects to.
+        return client.post(reverse("intake:write"), concern(**overrides), follow=True)
 
     return post

@@ -216,7 +216,7 @@ def test_the_case_remembers_the_submitters_language(client, db, library):
     from tests.intake.conftest import concern
 
     client.post(reverse("set_language"), {"language": "ar"})
-    response = client.post(reverse("intake:write"), concern(language_1="ar"))
+    response = client.post(reverse("intake:write"), concern(language_1="ar"), follow=True)
     receipt = receipt_in(response)
     assert Case.objects.get().language == "ar"
 

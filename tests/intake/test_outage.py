@@ -48,7 +48,7 @@ def test_a_posted_concern_comes_back_as_typed_with_a_calm_page(client, db):
     client.get(reverse("intake:write"))  # this process has seen the form once
     data = concern(country="UG", language_2="fr", need=None) | {"need": "3"}
     with database_down():
-        response = client.post(reverse("intake:write"), data)
+        response = client.post(reverse("intake:write"), data, follow=True)
     page = assert_calm(response, phrase="We could not save this just now")
     assert CANARY in page  # the text, to send again with one click
     assert '<option value="UG" selected>' in page
@@ -63,7 +63,9 @@ def test_the_calm_page_speaks_the_visitors_language_right_to_left(client, db):
     client.get(reverse("intake:write"), HTTP_ACCEPT_LANGUAGE="ar")
     data = concern()
     with database_down():
-        response = client.post(reverse("intake:write"), data, HTTP_ACCEPT_LANGUAGE="ar")
+        response = client.post(
+            reverse("intake:write"), data, HTTP_ACCEPT_LANGUAGE="ar", follow=True
+        )
     page = assert_calm(response, phrase="تعذّر علينا حفظ هذا الآن")
     assert '<html lang="ar" dir="rtl">' in page
     assert CANARY in page
@@ -73,7 +75,7 @@ def test_a_process_that_never_reached_the_database_still_keeps_the_text(client, 
     library.clear()
     data = concern(country="UG")
     with database_down():
-        response = client.post(reverse("intake:write"), data)
+        response = client.post(reverse("intake:write"), data, follow=True)
         page = assert_calm(response, phrase="We could not save this just now")
         assert CANARY in page
         assert '<option value="UG" selected>' in page  # countries need no database
@@ -178,7 +180,9 @@ def test_once_the_case_is_saved_the_receipt_needs_no_database(client, db, monkey
 
     monkeypatch.setattr(cases, "submit_concern", save_then_lose_the_database)
     try:
-        response = client.post(reverse("intake:write"), concern(need=None) | {"need": "3"})
+        response = client.post(
+            reverse("intake:write"), concern(need=None) | {"need": "3"}, follow=True
+        )
     finally:
         lost.__exit__(None, None, None)
     monkeypatch.undo()

@@ -49,7 +49,7 @@ def test_the_cache_answers_from_memory_and_warns_once_without_content(caplog):
 
 
 def test_concerns_are_accepted_and_receipts_open_while_redis_is_away(db, redis_down):
-    response = Client().post(reverse("intake:write"), concern_data())
+    response = Client().post(reverse("intake:write"), concern_data(), follow=True)
     assert response.status_code == 200
     receipt = receipt_in(response)
     visitor = Client()
@@ -83,7 +83,7 @@ def test_a_case_whose_routing_could_not_be_queued_is_routed_by_the_sweep(
 
     monkeypatch.setattr("helpdesk.tasks.route_case.delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        response = Client().post(reverse("intake:write"), concern_data())
+        response = Client().post(reverse("intake:write"), concern_data(), follow=True)
     assert response.status_code == 200
     receipt_in(response)
     case = Case.objects.get()

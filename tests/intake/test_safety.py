@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from helpdesk.models import Case
-from tests.intake.conftest import CANARY, concern, receipt_in
+from tests.intake.conftest import CANARY, concern, receipt_in, second_code_in
 
 PUBLIC_PAGES = ["/", "/write/", "/follow-up/", "/guide/", "/guide/friend/", "/guide/asylum-be/"]
 
@@ -74,15 +74,21 @@ def test_no_content_receipt_or_address_reaches_logs_or_tasks(
             concern(contact_channel="signal", contact_details=f"+000 {CANARY}"),
             REMOTE_ADDR=address,
             HTTP_USER_AGENT=agent,
+            follow=True,
         )
     receipt = receipt_in(response)
+    made = client.post(reverse("intake:second_code_after_writing"), {"receipt": receipt})
+    second = second_code_in(client.get(made.url))
     visitor = Client(REMOTE_ADDR=address, HTTP_USER_AGENT=agent)
     visitor.post(reverse("intake:follow_up"), {"receipt": "WRONG-CODE-0000"})
+    visitor.post(reverse("intake:follow_up"), {"receipt": second})
+    visitor.post(reverse("intake:leave"))
     visitor.post(reverse("intake:follow_up"), {"receipt": receipt})
     visitor.post(reverse("intake:inbox"), {"body": f"reply {CANARY}"})
+    visitor.post(reverse("intake:second_code"))
 
     logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
-    for secret in (CANARY, receipt, address, agent):
+    for secret in (CANARY, receipt, second, address, agent):
         assert secret not in logged
         assert secret not in str(queued)
     case_id = Case.objects.get().pk

@@ -103,13 +103,15 @@ def test_the_form_speaks_of_the_person_a_helper_helps(client, db):
     own = client.get(reverse("intake:write") + "?for=self").content.decode()
     assert "What is happening?" in own and "the person you are helping" not in own
     # An error keeps the wording of the choice that was made.
-    again = client.post(reverse("intake:write"), concern(for_whom="other", description=""))
+    again = client.post(
+        reverse("intake:write"), concern(for_whom="other", description=""), follow=True
+    )
     assert "What is happening to the person you are helping?" in again.content.decode()
 
 
 def test_missing_answers_are_explained_next_to_their_field_and_text_kept(client, db):
     data = concern(need=None, country="", consent=None)
-    response = client.post(reverse("intake:write"), data)
+    response = client.post(reverse("intake:write"), data, follow=True)
     assert response.status_code == 400
     page = response.content.decode()
     assert "Please choose the kind of help." in page
@@ -121,7 +123,7 @@ def test_missing_answers_are_explained_next_to_their_field_and_text_kept(client,
 
 def test_a_message_over_10000_characters_is_refused_and_kept(client, db):
     text = "x" * 10_001
-    response = client.post(reverse("intake:write"), concern(description=text))
+    response = client.post(reverse("intake:write"), concern(description=text), follow=True)
     assert response.status_code == 400
     assert "at most 10000 characters" in response.content.decode().replace(",", "")
     assert text in response.content.decode()
@@ -135,15 +137,15 @@ def test_control_characters_are_dropped_not_stored(submit):
 
 
 def test_a_contact_channel_needs_details(client, db):
-    response = client.post(reverse("intake:write"), concern(contact_channel="signal"))
+    response = client.post(reverse("intake:write"), concern(contact_channel="signal"), follow=True)
     assert response.status_code == 400
     assert "how to reach you on this channel" in response.content.decode()
 
 
 def test_sending_the_same_form_twice_makes_one_case(client, db):
     data = concern(submission_key="same-key-twice")
-    first = client.post(reverse("intake:write"), data)
-    second = client.post(reverse("intake:write"), data)
+    first = client.post(reverse("intake:write"), data, follow=True)
+    second = client.post(reverse("intake:write"), data, follow=True)
     assert first.status_code == 200
     assert second.status_code == 409
     assert "already have this message" in second.content.decode()
@@ -165,7 +167,9 @@ def test_an_unknown_choice_is_an_error_not_a_crash(client, db):
 
 
 def test_an_error_is_tied_to_its_field_for_screen_readers(client, db):
-    response = client.post(reverse("intake:write"), concern(description="", country=""))
+    response = client.post(
+        reverse("intake:write"), concern(description="", country=""), follow=True
+    )
     page = response.content.decode()
     for field in ("description", "country"):
         assert f'<ul class="errors" id="id_{field}_error">' in page
@@ -175,7 +179,9 @@ def test_an_error_is_tied_to_its_field_for_screen_readers(client, db):
 
 
 def test_whitespace_between_control_characters_is_not_a_message(client, db):
-    response = client.post(reverse("intake:write"), concern(description="\x01\r\n\x02 \x00"))
+    response = client.post(
+        reverse("intake:write"), concern(description="\x01\r\n\x02 \x00"), follow=True
+    )
     assert response.status_code == 400
     assert "Please tell us a little about what is happening." in response.content.decode()
     assert not Case.objects.exists()
@@ -194,7 +200,7 @@ def test_a_need_added_by_a_coordinator_appears_on_the_form_at_once(client, db):
     need = Need.objects.create(slug="housing", name="A safe place to sleep", position=9)
     page = client.get(reverse("intake:write")).content.decode()
     assert "A safe place to sleep" in page
-    response = client.post(reverse("intake:write"), concern(need=need.pk))
+    response = client.post(reverse("intake:write"), concern(need=need.pk), follow=True)
     assert response.status_code == 200
     assert Case.objects.get().need == need
 
@@ -206,7 +212,7 @@ def test_the_form_and_a_submission_need_no_query_for_the_library(client, db, set
     with CaptureQueriesContext(connection) as form_queries:
         client.get(reverse("intake:write"))
     with CaptureQueriesContext(connection) as post_queries:
-        assert client.post(reverse("intake:write"), data).status_code == 200
+        assert client.post(reverse("intake:write"), data, follow=True).status_code == 200
     library_tables = ("resources_need", "resources_language", "resources_guidance")
     for query in [*form_queries, *post_queries]:
         assert not any(table in query["sql"] for table in library_tables), query["sql"]
