@@ -1,6 +1,9 @@
 """Seed a realistic desk into the PostgreSQL database `haven_bench` (dropped and made
 anew): the real library, 200 volunteers and a coordinator, and N cases over two years
 with messages, notes, assignments, referrals with their events, and access log entries.
+Three made-up partner organisations take referrals through Haven: theirs are answered
+by the partner itself (acknowledged, accepted, declined with a reason, completed, a
+message back), some late, some never (the reminder and the stall).
 
 Content is real ciphertext, as the desk stores it: each case has its own data key,
 wrapped by the master key into the key store (`haven_bench_keys`), and its texts (a few
@@ -19,7 +22,7 @@ import random
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -127,6 +130,12 @@ TEXTS = {
         "Could you offer an intake appointment? The person is available on weekday mornings.",
     ],
     "outcome": ["Accepted, intake done.", "No capacity this month.", "Could not reach them."],
+    "partner": [
+        "We can see her on Tuesday at 10.",
+        "Our lawyer will call the volunteer first.",
+        "We only work with adults; please see our partner list.",
+        "The person now has housing and a lawyer.",
+    ],
     # A blank encrypted field of a live case is stored sealed, as the field would save it.
     "blank": [""],
 }
@@ -139,6 +148,33 @@ def weighted(pairs):
 
 def texts_pool() -> dict[str, list[str]]:
     return {kind: list(texts) for kind, texts in TEXTS.items()}
+
+
+def make_partners() -> dict[int, tuple[int, float]]:
+    """The made-up partners, loaded as a content file would be: {pk: (stated days, real
+    mean days to a first answer)}."""
+    from resources.loader import LoadReport, load_organisation
+    from resources.models import Need
+
+    partners = {}
+    for slug, days, speed in PARTNERS:
+        organisation = load_organisation(
+            {
+                "slug": slug,
+                "name": slug.replace("-", " ").title(),
+                "needs": list(Need.objects.values_list("slug", flat=True)),
+                "languages": ["en", "fr", "ar"],
+                "verified_on": date(2026, 12, 1),
+                "takes_referrals": True,
+                "referral_address": f"referrals@{slug}.example.org",
+                "answer_days": days,
+                "translations": {"en": {"offers": "A made-up partner for the benchmark."}},
+            },
+            update=False,
+            report=LoadReport(),
+        )
+        partners[organisation.pk] = (days, speed)
+    return partners
 
 
 def recreate_database() -> None:
@@ -257,7 +293,7 @@ CASE_COLUMNS = [
     "destroyed_by_submitter",
     "key_id",
 ]
-MESSAGE_COLUMNS = ["case_id", "author", "staff_user_id", "body", "created_at"]
+MESSAGE_COLUMNS = ["case_id", "author", "staff_user_id", "body", "created_at", "kind", "language"]
 NOTE_COLUMNS = ["case_id", "author_id", "body", "created_at"]
 ASSIGNMENT_COLUMNS = [
     "case_id",
@@ -287,9 +323,17 @@ REFERRAL_COLUMNS = [
     "outcome_note",
     "follow_up_on",
     "reminded_at",
+    "partner_address",
+    "partner_reminded_at",
+    "stall_notified_at",
 ]
-EVENT_COLUMNS = ["referral_id", "status", "at", "by_id"]
+EVENT_COLUMNS = ["referral_id", "kind", "status", "at", "by_id", "by_partner", "note"]
 KEY_COLUMNS = ["id", "wrapped", "created_at"]
+# Made-up organisations that take referrals through Haven (never a real one: none has
+# agreed), with their stated days to a first answer and how fast they really answer.
+PARTNERS = (("bench-partner-quick", 2, 1.0), ("bench-partner-steady", 5, 4.0),
+            ("bench-partner-slow", 7, 12.0))  # fmt: skip
+PARTNER_DECLINES = ("out_of_mandate", "no_capacity", "not_covered", "other")
 LOG_COLUMNS = ["case_id", "user_id", "action", "at"]
 
 
@@ -297,7 +341,18 @@ class Desk:
     """Generates the rows of one chunk of cases at a time."""
 
     def __init__(
-        self, *, rng, now, total, staff, coordinator, needs, organisations, templates, texts
+        self,
+        *,
+        rng,
+        now,
+        total,
+        staff,
+        coordinator,
+        needs,
+        organisations,
+        partners,
+        templates,
+        texts,
     ):
         self.rng, self.now, self.total = rng, now, total
         self.staff, self.coordinator, self.needs = staff, coordinator, needs
@@ -314,6 +369,8 @@ class Desk:
         self.channels = weighted(CHANNELS)
         # Some organisations answer slowly: the referral review should find them stalled.
         self.org_speed = {org: rng.choice((1.5, 3, 4, 6, 25)) for org in organisations}
+        self.org_speed.update({org: speed for org, (_days, speed) in partners.items()})
+        self.partners = partners
         self.referral_id = 0
 
     def pick(self, kind: str) -> str:
@@ -473,6 +530,8 @@ class Desk:
                                 "staff" if staff_turn else "submitter", key, "message.body"
                             ),
                             t,
+                            "text",
+                            "",
                         )
                     )
                     if staff_turn:
@@ -533,9 +592,18 @@ class Desk:
             failure = rng.choice(("no_capacity", "criteria", "unreachable", "other"))
         elif status == "no_response":
             failure = "unreachable"
+        partner = org in self.partners
+        if status == "declined" and partner:
+            failure = rng.choice(PARTNER_DECLINES)
         follow_up = None
         if status in {"sent", "acknowledged", "accepted"}:
             follow_up = (sent + timedelta(days=7)).date()
+        reminded = stall = None
+        if partner and sent:
+            stated = timedelta(days=self.partners[org][0])
+            waited = (answer or now) - sent
+            reminded = sent + stated if waited > stated else None
+            stall = sent + 2 * stated if waited > 2 * stated else None
         rows["referral"].append(
             (
                 rid,
@@ -557,18 +625,37 @@ class Desk:
                 self.sealed("outcome" if outcome else "blank", key, "referral.outcome_note"),
                 follow_up,
                 None,
+                f"referrals@{org}.example.org" if partner and sent else "",
+                reminded,
+                stall,
             )
         )
-        rows["event"].append((rid, "drafted", made, volunteer))
+        def sealed_note(kind: str) -> str:
+            return self.sealed(kind, key, "referralevent.note")
+
+        blank = sealed_note("blank")
+
+        def event(status, at, *, by_partner=False, kind="status", note=blank):
+            by = None if by_partner else volunteer
+            rows["event"].append((rid, kind, status, at, by, by_partner, note))
+            if by_partner:
+                rows["log"].append((case_id, None, "partner", at))
+
+        event("drafted", made)
         if sent:
-            rows["event"].append((rid, "sent", sent, volunteer))
+            event("sent", sent)
+        # A partner's answers are its own; the desk records only "no response".
+        said = sealed_note("partner") if key is not None and partner else blank
         if answer:
             first = "acknowledged" if status != "declined" else "declined"
-            rows["event"].append((rid, first, answer, volunteer))
+            event(first, answer, by_partner=partner, note=said if first == "declined" else blank)
             if status not in {first, "sent"}:
-                rows["event"].append((rid, status, outcome or answer, volunteer))
+                event(status, outcome or answer, by_partner=partner, note=said)
+            if partner and rng.random() < 0.2:
+                event(status, answer + timedelta(hours=2), by_partner=True, kind="message",
+                      note=said)  # fmt: skip
         elif status == "no_response":
-            rows["event"].append((rid, status, outcome, volunteer))
+            event(status, outcome)
         rows["log"].append((case_id, volunteer, "referral", made))
 
 
@@ -620,7 +707,8 @@ def main() -> None:
     environment.migrate()
     t = lap("migrations", t)
     load_resources()
-    t = lap("library (load_resources)", t)
+    partners = make_partners()
+    t = lap("library (load_resources) and 3 made-up partners", t)
     coordinator, staff, needs = make_staff(rng)
     t = lap(f"{VOLUNTEERS} volunteers and a coordinator", t)
     texts = texts_pool()
@@ -633,6 +721,7 @@ def main() -> None:
         coordinator=coordinator,
         needs=needs,
         organisations=list(Organisation.objects.values_list("pk", flat=True)),
+        partners=partners,
         templates=list(ReferralTemplate.objects.values_list("pk", flat=True)),
         texts=texts,
     )

@@ -257,11 +257,14 @@ class Sealed(str):
 
 def case_key_id(instance: models.Model) -> uuid.UUID | None:
     """The data key of the case `instance` belongs to: its own for a case, its case's
-    for a message, a note or a referral. (Read from the fields, so that the historical
-    models of migrations work alike.)"""
-    if any(field.name == "key_id" for field in instance._meta.concrete_fields):
+    for a message, a note or a referral, its referral's case's for a referral's event.
+    (Read from the fields, so that the historical models of migrations work alike.)"""
+    names = {field.name for field in instance._meta.concrete_fields}
+    if "key_id" in names:
         return instance.key_id
-    return instance.case.key_id
+    if "case" in names:
+        return instance.case.key_id
+    return instance.referral.case.key_id
 
 
 class CaseEncryptedTextField(models.TextField):

@@ -403,6 +403,24 @@ class ReferralForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args, consent_claim: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The template's sentence saying the person agreed, as filled in for this case.
+        self.consent_claim = consent_claim
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        claimed = self.consent_claim and self.consent_claim in cleaned.get("body", "")
+        if claimed and not cleaned.get("consent"):
+            self.add_error(
+                "consent",
+                _(
+                    "The message says the person agreed. Tick this box if they did; "
+                    "if not, take that sentence out."
+                ),
+            )
+        return cleaned
+
 
 class ReferralUpdateForm(forms.Form):
     to = forms.ChoiceField(

@@ -10,9 +10,6 @@ Either link signs the person in allowed to enrol (helpdesk/mfa.py); nothing else
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.mail import send_mail
@@ -21,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from helpdesk.models import FactorReset, Invitation, User
+from helpdesk.models import FactorReset, Invitation, SingleUseLink, User
 from helpdesk.roles import Role
 
 
@@ -29,23 +26,23 @@ class LinkUnusable(Exception):
     """The link is unknown, already used or expired (the visitor is not told which)."""
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+hash_token = SingleUseLink.hash_token
 
 
 def link_url(name: str, token: str) -> str:
     return settings.SITE_URL + reverse(name, args=[token])
 
 
-def send_link(*, to: str, template: str, url: str, language: str, **context) -> None:
-    """Mail a link in Haven's neutral voice, in `language`; raises if it cannot be sent."""
+def send_link(*, to: str, template: str, url: str, language: str = "", **context) -> None:
+    """Mail a link in Haven's neutral voice, in `language` (the desk's by default);
+    raises if it cannot be sent. Partners' links are mailed alike (helpdesk/partners.py)."""
     context = {
         "url": url,
         "site_name": settings.SITE_NAME,
         "hours": settings.INVITATION_MAX_AGE_HOURS,
         **context,
     }
-    with translation.override(language):
+    with translation.override(language or settings.LANGUAGE_CODE):
         subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
         body = render_to_string(f"emails/{template}_body.txt", context)
     send_mail(subject, body, None, [to])
@@ -65,12 +62,12 @@ def invite_staff(
     account starts with the languages, needs and capacity given here, so routing can
     reach them as soon as they are in. Raises if the email cannot be sent, in which case
     nothing is saved (the coordinator sees the error and can try again)."""
-    token = secrets.token_urlsafe(32)
+    token, digest = Invitation.new_token()
     with transaction.atomic():
         invitation = Invitation.objects.create(
             email=email.lower(),
             role=role,
-            token_hash=hash_token(token),
+            token_hash=digest,
             invited_by=invited_by,
             language=language,
             capacity=capacity,
@@ -129,14 +126,14 @@ def reset_second_factor(*, user: User, by: User) -> FactorReset:
     working, and with it every session: Django ties sessions to the password's hash)
     and mail them a fresh set-up link; an earlier unused link stops working. Raises if
     the mail cannot be sent, in which case nothing changes."""
-    token = secrets.token_urlsafe(32)
+    token, digest = FactorReset.new_token()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         Authenticator.objects.filter(user=user).delete()
         user.set_unusable_password()
         user.save(update_fields=["password"])
         FactorReset.objects.filter(user=user, used_at__isnull=True).delete()
-        reset = FactorReset.objects.create(user=user, token_hash=hash_token(token), requested_by=by)
+        reset = FactorReset.objects.create(user=user, token_hash=digest, requested_by=by)
         send_link(
             to=user.email,
             template="factor_reset",

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info
@@ -182,6 +184,29 @@ def invitation_expiry() -> timezone.datetime:
     return timezone.now() + timedelta(hours=settings.INVITATION_MAX_AGE_HOURS)
 
 
+class MailedLink(models.Model):
+    """A link mailed to someone who has no account yet, or never will: a long random
+    token in its address, of which only a hash is stored. Invitations, set-up links and
+    partners' links are made alike."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        # A 256-bit random token needs no salt nor key: nobody can guess one from its hash.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def new_token(cls) -> tuple[str, str]:
+        """A fresh token for the link's address, and the hash to store."""
+        token = secrets.token_urlsafe(32)
+        return token, cls.hash_token(token)
+
+
 class SingleUseLinkQuerySet(models.QuerySet):
     def usable(self) -> SingleUseLinkQuerySet:
         unused = {f"{self.model.USED_AT}__isnull": True}
@@ -192,14 +217,12 @@ class SingleUseLinkQuerySet(models.QuerySet):
         return self.filter(**unused, expires_at__lte=timezone.now())
 
 
-class SingleUseLink(models.Model):
-    """A link mailed by a coordinator: it works once and expires; only a hash of its
-    token is stored. `USED_AT` names the field that records its use."""
+class SingleUseLink(MailedLink):
+    """A link mailed by a coordinator: it works once and expires. `USED_AT` names the
+    field that records its use."""
 
     USED_AT = "used_at"
 
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
 
     objects = SingleUseLinkQuerySet.as_manager()
@@ -578,12 +601,26 @@ class Case(models.Model):
         - in the pool: only taking it (a qualified volunteer or a coordinator) or handing
           it to someone (a coordinator);
         - held by someone: its volunteer or a coordinator work on it; only a
-          coordinator hands it over or returns it to the pool.
+          coordinator hands it over or returns it to the pool;
+        - a partner's answer to a referral (`user` None: it comes through the partner's
+          link) is taken whatever the case's state, closed included: the partner cannot
+          know the case was closed, and what it says is still news to the desk. It
+          changes the referral, never the case (helpdesk/partners.py);
+        - revoking a partner's link: its volunteer or a coordinator, in any state, so
+          that access can always be taken back.
         Who may see the case at all is access.case_for's question, asked before this."""
         A = AccessLogEntry.Action
         coordinator = bool(getattr(user, "is_coordinator", False))
         if self.content_destroyed:
             return CaseRefused(_("The content of this case was destroyed: nothing can be added."))
+        if action == A.PARTNER:
+            return None
+        if action == A.REVOKE:
+            if coordinator or (self.volunteer_id is not None and self.volunteer_id == user.pk):
+                return None
+            return CaseRefused(
+                _("Only its volunteer or a coordinator can revoke a partner's link."), status=403
+            )
         if self.is_closed:
             if action != A.REOPEN:
                 return CaseRefused(_("This case is closed. Reopen it first."))
@@ -878,6 +915,8 @@ class Case(models.Model):
             case.notes.only("pk").delete()
             # Referrals stay for the coordinators' review, without any of their text.
             case.referrals.update(subject="", body="", outcome_note="")
+            ReferralEvent.objects.filter(referral__case=case).update(note="")
+            # Partners' links stop working with the content (PartnerLink.is_usable).
             now = timezone.now()
             case.description = ""
             case.contact_details = case.contact_safe_times = case.contact_code_word = ""
@@ -1055,6 +1094,8 @@ class AccessLogEntry(models.Model):
         DESTROY = "destroy", _("Destroyed the content")
         REOPEN = "reopen", _("Reopened")
         OVERRIDE = "override", _("Handed over against the routing rules")
+        PARTNER = "partner", _("A partner organisation answered a referral")
+        REVOKE = "revoke", _("Revoked a partner's link")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
     user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -1070,6 +1111,36 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.case}"
+
+
+class ReferralQuerySet(models.QuerySet):
+    def through_haven(self) -> ReferralQuerySet:
+        return self.exclude(partner_address="")
+
+    def awaiting_partner(self) -> ReferralQuerySet:
+        """Sent through Haven and not answered yet: the partner may need a reminder, the
+        desk a notice that it stalled (Referral.partner_overdue decides, per partner)."""
+        return self.through_haven().filter(
+            status=Referral.Status.SENT, case__content_destroyed_at__isnull=True
+        )
+
+    def with_history(self) -> ReferralQuerySet:
+        """With what the case page shows of each: its organisation, its events and who
+        recorded them, and its partner's links with their openings counted."""
+        links = PartnerLink.objects.annotate(
+            opened=Count("openings"), last_opened=models.Max("openings__at")
+        )
+        return self.select_related("organisation").prefetch_related(
+            models.Prefetch("events", queryset=ReferralEvent.objects.select_related("by")),
+            models.Prefetch("partner_links", queryset=links),
+        )
+
+    def answered_by_partner(self) -> ReferralQuerySet:
+        """Referrals whose partner recorded at least one answer itself (the review's
+        "confirmed at the source")."""
+        return self.filter(
+            Exists(ReferralEvent.objects.filter(referral=models.OuterRef("pk"), by_partner=True))
+        )
 
 
 class Referral(models.Model):
@@ -1089,6 +1160,8 @@ class Referral(models.Model):
     class FailureReason(models.TextChoices):
         NO_CAPACITY = "no_capacity", _("The organisation had no capacity")
         CRITERIA = "criteria", _("Criteria not met")
+        OUT_OF_MANDATE = "out_of_mandate", _("Outside the organisation's mandate")
+        NOT_COVERED = "not_covered", _("The organisation does not cover the country")
         UNREACHABLE = "unreachable", _("Could not be reached")
         WITHDREW = "withdrew", _("The person withdrew")
         OTHER = "other", _("Other")
@@ -1127,6 +1200,14 @@ class Referral(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     # The volunteer's reminder, claimed when sent (sent once; cleared with reminded_at).
     follow_up_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Sent through Haven (helpdesk/partners.py): where the partner's link was mailed.
+    partner_address = models.EmailField(_("sent through Haven to"), blank=True)
+    # The partner's one reminder, and the stall notice to the desk: each claimed when
+    # sent, so each goes once.
+    partner_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stall_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ReferralQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -1151,6 +1232,60 @@ class Referral(models.Model):
     def __str__(self) -> str:
         return f"{self.case} → {self.organisation_id} ({self.status})"
 
+    @property
+    def through_haven(self) -> bool:
+        return bool(self.partner_address)
+
+    def partner_language(self) -> str:
+        """The language Haven writes to the partner in, and its page opens in: the
+        message's own language when the organisation works in it, else English when it
+        does, else the first of its languages the desk offers, else English."""
+        offered = [code for code, _name in settings.LANGUAGES]
+        theirs = {language.code for language in self.organisation.languages.all()}
+        for code in (self.language, settings.LANGUAGE_CODE, *offered):
+            if code in offered and code in theirs:
+                return code
+        return settings.LANGUAGE_CODE
+
+    def answer_days(self) -> int:
+        """The days within which the partner said it answers (the desk's default when it
+        said nothing)."""
+        return self.organisation.answer_days or settings.PARTNER_ANSWER_DAYS
+
+    def awaits_partner(self) -> bool:
+        """Sent through Haven, and the partner has not answered yet."""
+        return self.through_haven and self.status == Referral.Status.SENT
+
+    def partner_overdue(self, now=None, *, times: int = 1) -> bool:
+        """Still unanswered by the partner `times` its stated days after sending."""
+        now = now or timezone.now()
+        days = timedelta(days=self.answer_days() * times)
+        return self.awaits_partner() and self.sent_at is not None and self.sent_at + days < now
+
+    def is_stalled(self, now=None) -> bool:
+        """Unanswered past twice the partner's stated time: the desk should chase it."""
+        return self.partner_overdue(now, times=2)
+
+    def partner_access(self) -> PartnerAccess:
+        """What the desk sees of the partner's links (ReferralQuerySet.with_history)."""
+        links = list(self.partner_links.all())
+        usable = [link for link in links if link.is_usable]
+        opened = [link.last_opened for link in links if link.last_opened]
+        return PartnerAccess(
+            usable=bool(usable),
+            expires_at=max((link.expires_at for link in usable), default=None),
+            openings=sum(link.opened for link in links),
+            last_opened=max(opened, default=None),
+        )
+
+
+@dataclass(frozen=True)
+class PartnerAccess:
+    usable: bool
+    expires_at: datetime | None
+    openings: int
+    last_opened: datetime | None
+
 
 # Referrals still waiting for an outcome (helpdesk/referrals.py holds the state machine).
 OPEN_REFERRAL = frozenset(
@@ -1164,15 +1299,101 @@ OPEN_REFERRAL = frozenset(
 
 
 class ReferralEvent(models.Model):
-    """Every change of a referral's status: when, by whom."""
+    """Every change of a referral's status, and every message a partner sends back:
+    when, by whom (a staff member, or the partner through its link)."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Status")
+        MESSAGE = "message", _("Message from the partner")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.STATUS)
+    # The referral's status after the event (a message leaves it as it was).
     status = models.CharField(max_length=14, choices=Referral.Status.choices)
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Recorded by the receiving organisation itself, through its link (never a person).
+    by_partner = models.BooleanField(_("recorded by the partner"), default=False)
+    # What was said with it (an outcome, a reason, a message); destroyed with the case's
+    # content.
+    note = CaseEncryptedTextField(_("note"), blank=True)
+    # The volunteer's notice of a partner's answer, claimed when sent (sent once).
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            # The review: a period's answers by partners, per referral.
+            models.Index(
+                fields=["referral", "at"],
+                condition=models.Q(by_partner=True),
+                name="referral_event_by_partner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.status} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_message(self) -> bool:
+        return self.kind == ReferralEvent.Kind.MESSAGE
+
+
+def partner_link_expiry() -> timezone.datetime:
+    return timezone.now() + timedelta(days=settings.PARTNER_LINK_IDLE_DAYS)
+
+
+class PartnerLinkQuerySet(models.QuerySet):
+    def usable(self) -> PartnerLinkQuerySet:
+        """Not revoked, not expired, and the case's content still exists."""
+        return self.filter(
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            referral__case__content_destroyed_at__isnull=True,
+        )
+
+
+class PartnerLink(MailedLink):
+    """The link a partner organisation is mailed for one referral: it opens that
+    referral's page (intake's partner page) and nothing else. It works until it has not
+    been used for PARTNER_LINK_IDLE_DAYS, or is revoked, or the case's content is
+    destroyed. Every opening is recorded, with its time only."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="partner_links")
+    expires_at = models.DateTimeField(_("expires"), default=partner_link_expiry)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PartnerLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("partner link")
+        verbose_name_plural = _("partner links")
+
+    def __str__(self) -> str:
+        return f"link for referral {self.referral_id}"
+
+    @property
+    def is_usable(self) -> bool:
+        return (
+            self.revoked_at is None
+            and self.expires_at > timezone.now()
+            and not self.referral.case.content_destroyed
+        )
+
+
+class PartnerLinkOpening(models.Model):
+    """A partner opened its link: when, and nothing else (no address, no browser)."""
+
+    link = models.ForeignKey(PartnerLink, on_delete=models.CASCADE, related_name="openings")
+    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.referral_id} {self.status} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.link_id} opened {self.at:%Y-%m-%d %H:%M}"

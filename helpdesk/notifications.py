@@ -24,7 +24,15 @@ from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from helpdesk.models import OPEN_REFERRAL, Assignment, Case, Message, Referral, User
+from helpdesk.models import (
+    OPEN_REFERRAL,
+    Assignment,
+    Case,
+    Message,
+    Referral,
+    ReferralEvent,
+    User,
+)
 from helpdesk.roles import Role
 from resources.models import Guidance
 
@@ -263,6 +271,56 @@ def notify_referral_follow_up(referral_id: int) -> int:
     recipients = [recipient(case.volunteer)]
     return send_claimed(
         Referral, referral_id, "follow_up_notified_at", "referral_follow_up", context, recipients
+    )
+
+
+def referral_notice(case_id: int) -> tuple[dict, User | None]:
+    """What a notice about a case's referrals says (its reference and the link to its
+    referrals), and the case's active volunteer, if any."""
+    case = Case.objects.only(*NOTICE_FIELDS).get(pk=case_id)
+    return {"reference": case.reference, "url": case_url(case) + "#referrals"}, case_volunteer(case)
+
+
+def notify_partner_answer(event_id: int) -> int:
+    """Tell the case's volunteer, once, that the partner answered a referral or wrote
+    back (the coordinators, when the case has no active volunteer). The email says
+    neither what the partner said nor who it is."""
+    event = (
+        ReferralEvent.objects.filter(
+            pk=event_id,
+            by_partner=True,
+            notified_at__isnull=True,
+            referral__case__content_destroyed_at__isnull=True,
+        )
+        .only("referral__case")
+        .select_related("referral")
+        .first()
+    )
+    if event is None:
+        return 0
+    context, volunteer = referral_notice(event.referral.case_id)
+    recipients = [volunteer.email] if volunteer else coordinator_emails()
+    return send_claimed(
+        ReferralEvent, event_id, "notified_at", "partner_answer", context, recipients
+    )
+
+
+def notify_referral_stalled(referral_id: int) -> int:
+    """Tell the case's volunteer and every coordinator, once, that a partner has not
+    answered a referral in twice the time it stated (helpdesk/partners.py)."""
+    referral = (
+        Referral.objects.awaiting_partner()
+        .filter(pk=referral_id, stall_notified_at__isnull=True)
+        .select_related("organisation")
+        .first()
+    )
+    if referral is None or not referral.is_stalled():
+        return 0
+    context, volunteer = referral_notice(referral.case_id)
+    recipients = list(dict.fromkeys([*([volunteer.email] if volunteer else []),
+                                     *coordinator_emails()]))  # fmt: skip
+    return send_claimed(
+        Referral, referral_id, "stall_notified_at", "referral_stalled", context, recipients
     )
 
 

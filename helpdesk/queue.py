@@ -26,6 +26,9 @@ TASKS = frozenset(
         "notify_escalation",
         "notify_pool",
         "notify_referral_follow_up",
+        "notify_partner_answer",
+        "notify_referral_stalled",
+        "remind_partner",
         "refresh_report",
     }
 )

@@ -5,7 +5,14 @@ A referral cannot be sent without the person's recorded consent; it cannot end i
 success without an outcome note, nor in failure without a reason and a note. Every
 transition is timestamped and attributed (ReferralEvent). Referrals are work on a case:
 the case must allow it (Case.refusal: not closed, not destroyed, its volunteer or a
-coordinator)."""
+coordinator).
+
+A partner organisation answers through its link (helpdesk/partners.py) by the same
+`advance`, with `partner=True`: it may only acknowledge, accept, decline (a reason from
+its list; a note only with "other") or complete, and only where the table allows. Its
+answer is taken on a closed case too (Case.refusal's PARTNER action): the partner
+cannot know the case was closed; the answer is recorded and the desk told, and the
+case stays as it is."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk import queue
@@ -32,6 +40,11 @@ FAILED = frozenset({S.DECLINED, S.NO_RESPONSE})
 ANSWERS = frozenset({S.ACKNOWLEDGED, S.ACCEPTED, S.DECLINED, S.NO_RESPONSE})
 OUTCOMES = frozenset({S.ACCEPTED, S.DECLINED, S.NO_RESPONSE, S.COMPLETED})
 OPEN = OPEN_REFERRAL
+# What a partner may record itself: "sent" and "no response" are the desk's to say.
+PARTNER_ANSWERS = frozenset({S.ACKNOWLEDGED, S.ACCEPTED, S.DECLINED, S.COMPLETED})
+R = Referral.FailureReason
+# Why a partner declines, from its own list.
+PARTNER_DECLINE_REASONS = (R.OUT_OF_MANDATE, R.NO_CAPACITY, R.NOT_COVERED, R.OTHER)
 
 
 class ReferralError(Exception):
@@ -74,29 +87,50 @@ def record_consent(*, referral: Referral, by: User) -> None:
     AccessLogEntry.objects.record(referral.case, by, AccessLogEntry.Action.REFERRAL)
 
 
+def refusal(referral: Referral, to: str, *, reason: str, note: str, partner: bool) -> str | None:
+    """Why `referral` may not become `to` now, or None: the table, consent before
+    sending, an outcome note to complete, a reason (and a note) to fail. The answer for
+    volunteers and partners alike, and for the partner's page that offers only what
+    it allows."""
+    if to not in TRANSITIONS[referral.status] or (partner and to not in PARTNER_ANSWERS):
+        return _("A referral that is %(now)s cannot become %(to)s.") % {
+            "now": referral.get_status_display().lower(),
+            "to": S(to).label.lower(),
+        }
+    if to == S.SENT and referral.consent_at is None:
+        return _("Record the person's consent before sending.")
+    if to in FAILED:
+        # A partner's reason from its list speaks for itself; "other" needs a word.
+        reasons = PARTNER_DECLINE_REASONS if partner else R.values
+        needs_note = not partner or reason == R.OTHER
+        if reason not in reasons or (needs_note and not note.strip()):
+            return _("Say why it did not work out, with a short note.")
+    if to == S.COMPLETED and not note.strip():
+        return _("Describe the outcome before marking it completed.")
+    return None
+
+
 def advance(
     *,
     referral: Referral,
     to: str,
-    by: User,
+    by: User | None,
+    partner: bool = False,
     reason: str = "",
     note: str = "",
     follow_up_on: date | None = None,
 ) -> Referral:
+    """Move the referral to `to`, or raise ReferralError saying why not. `partner`: the
+    receiving organisation answers through its link (`by` is then None)."""
+    if partner != (by is None):
+        raise ValueError("An answer is either a staff member's or the partner's.")
+    action = AccessLogEntry.Action.PARTNER if partner else AccessLogEntry.Action.REFERRAL
     with transaction.atomic():
         referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
-        referral.case.require(AccessLogEntry.Action.REFERRAL, by)
-        if to not in TRANSITIONS[referral.status]:
-            raise ReferralError(
-                f"A referral that is {referral.get_status_display().lower()} cannot become "
-                f"{S(to).label.lower()}."
-            )
-        if to == S.SENT and referral.consent_at is None:
-            raise ReferralError("Record the person's consent before sending.")
-        if to in FAILED and (reason not in Referral.FailureReason.values or not note.strip()):
-            raise ReferralError("Say why it did not work out, with a short note.")
-        if to == S.COMPLETED and not note.strip():
-            raise ReferralError("Describe the outcome before marking it completed.")
+        referral.case.require(action, by)
+        why_not = refusal(referral, to, reason=reason, note=note, partner=partner)
+        if why_not is not None:
+            raise ReferralError(why_not)
         now = timezone.now()
         referral.status = to
         if to == S.SENT:
@@ -113,11 +147,35 @@ def advance(
             referral.follow_up_on, referral.reminded_at = follow_up_on, None
             referral.follow_up_notified_at = None
         referral.save()
-        ReferralEvent.objects.create(referral=referral, status=to, at=now, by=by)
-        AccessLogEntry.objects.record(referral.case, by, AccessLogEntry.Action.REFERRAL)
+        event = ReferralEvent.objects.create(
+            referral=referral, status=to, at=now, by=by, by_partner=partner, note=note.strip()
+        )
+        AccessLogEntry.objects.record(referral.case, by, action)
         if to == S.SENT and referral.case.status != Case.Status.CLOSED:
             Case.objects.filter(pk=referral.case_id).update(status=Case.Status.REFERRED)
+        if partner:
+            queue.after_commit("notify_partner_answer", event.pk)
     return referral
+
+
+def partner_message(*, referral: Referral, text: str) -> ReferralEvent:
+    """A partner writes to the volunteer about the referral without changing it; taken
+    in any state, as its answers are (Case.refusal's PARTNER action)."""
+    if not text.strip():
+        raise ReferralError(_("Write your message first."))
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
+        referral.case.require(AccessLogEntry.Action.PARTNER, None)
+        event = ReferralEvent.objects.create(
+            referral=referral,
+            kind=ReferralEvent.Kind.MESSAGE,
+            status=referral.status,
+            by_partner=True,
+            note=text.strip(),
+        )
+        AccessLogEntry.objects.record(referral.case, None, AccessLogEntry.Action.PARTNER)
+        queue.after_commit("notify_partner_answer", event.pk)
+    return event
 
 
 def overdue_follow_ups(today: date | None = None):

@@ -369,6 +369,15 @@ ASSIGNMENT_NOTICE_GRACE_SECONDS = 60
 GUIDANCE_REVIEW_INTERVAL_DAYS = env_int("GUIDANCE_REVIEW_INTERVAL_DAYS", 180, minimum=7)
 
 INVITATION_MAX_AGE_HOURS = env_int("INVITATION_MAX_AGE_HOURS", 72, minimum=1)
+
+# Partners answering referrals through their link (helpdesk/partners.py): a link works
+# until it has gone this many days unused; an organisation that states no time to a
+# first answer is expected within PARTNER_ANSWER_DAYS (reminded once past it, stalled
+# past twice it); each address may open partner pages this often in the window.
+PARTNER_LINK_IDLE_DAYS = env_int("PARTNER_LINK_IDLE_DAYS", 30, minimum=1)
+PARTNER_ANSWER_DAYS = env_int("PARTNER_ANSWER_DAYS", 7, minimum=1)
+PARTNER_PAGE_REQUESTS_PER_ADDRESS = env_int("PARTNER_PAGE_REQUESTS_PER_ADDRESS", 60, minimum=1)
+PARTNER_PAGE_WINDOW_SECONDS = env_int("PARTNER_PAGE_WINDOW_SECONDS", 15 * 60, minimum=60)
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = STAFF_SESSION_MAX_SECONDS
@@ -473,6 +482,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tasks.purge_expired_invitations",
         "schedule": 3600.0,
     },
+    "chase-partners": {"task": "helpdesk.tasks.chase_partners", "schedule": 3600.0},
     "announce-overdue-guidance": {
         "task": "helpdesk.tasks.announce_overdue_guidance",
         "schedule": 3600.0,
@@ -543,21 +553,27 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 # Logs never carry addresses, user agents or case content: the request object is
-# dropped from every record before it is formatted.
+# dropped from every record before it is formatted, and the tokens of mailed links
+# (a partner's, an invitation's) are cut out of any path a record names.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_request": {"()": "helpdesk.logs.DropRequestFilter"}},
+    "filters": {
+        "no_request": {"()": "helpdesk.logs.DropRequestFilter"},
+        "no_link_tokens": {"()": "helpdesk.logs.RedactLinkTokensFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["no_request"],
+            "filters": ["no_request", "no_link_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "") or "INFO"},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The development server's request lines, through the same filters.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

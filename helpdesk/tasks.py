@@ -15,6 +15,7 @@ from helpdesk import (
     escalation,
     invitations,
     notifications,
+    partners,
     pool,
     referrals,
     report_views,
@@ -116,6 +117,26 @@ def notify_referral_follow_up(referral_id: int) -> int:
 @shared_task(**TASK_OPTIONS)
 def remind_referral_follow_ups() -> int:
     return referrals.remind_overdue_follow_ups()
+
+
+@shared_task(**TASK_OPTIONS)
+def notify_partner_answer(event_id: int) -> int:
+    return notifications.notify_partner_answer(event_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def notify_referral_stalled(referral_id: int) -> int:
+    return notifications.notify_referral_stalled(referral_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def remind_partner(referral_id: int) -> bool:
+    return partners.remind_partner(referral_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def chase_partners() -> list[int]:
+    return list(partners.chase_partners())
 
 
 # The reports' figures are a cache: a renewal that fails is not retried, the next stale

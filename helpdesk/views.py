@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_countries import countries
 
-from helpdesk import access, invitations, mfa, referrals
+from helpdesk import access, invitations, mfa, partners, referrals
 from helpdesk import team as team_actions
 from helpdesk.forms import (
     AcceptInvitationForm,
@@ -256,7 +256,9 @@ def shareable(case: Case, matches: VolunteerMatches) -> list[GuidanceMatch]:
 
 
 # What the workspace offers, each asked of Case.refusal (the same rule the server keeps).
-WORKSPACE_ACTIONS = ("claim", "reply", "note", "share", "status", "referral", "reopen", "assign")
+WORKSPACE_ACTIONS = (
+    "claim", "reply", "note", "share", "status", "referral", "reopen", "assign", "revoke"
+)  # fmt: skip
 
 
 def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
@@ -281,7 +283,8 @@ def workspace_context(request: HttpRequest, case: Case, **forms) -> dict:
             if can["assign"]
             else None
         ),
-        "referrals": list(case.referrals.select_related("organisation")),
+        "referrals": list(case.referrals.with_history()),
+        "country_name": countries.name(case.country) or case.country,
         "referral_update_form": ReferralUpdateForm(),
         "is_mine": case.volunteer_id == request.user.pk,
         "in_pool": case.in_pool,
@@ -620,39 +623,44 @@ def template_values(case: Case, template, user) -> dict[str, str]:
     }
 
 
+def chosen_template(value: str) -> ReferralTemplate | None:
+    return (
+        ReferralTemplate.objects.select_related("organisation")
+        .filter(pk=int(value) if value.isdigit() else None)
+        .first()
+    )
+
+
 @staff_required
 def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
+    """A referral from a template: first whether the person agreed, then the message,
+    whose text says they agreed only if they did ({consent}), then the draft."""
     # Showing the form is a view of the case; sending it is logged as the referral.
     viewed = AccessLogEntry.Action.VIEW if request.method != "POST" else ""
     case = access.case_for(request, reference, action=viewed)
     refusal = case.refusal(AccessLogEntry.Action.REFERRAL, request.user)
     if refusal is not None:
         return refused(request, case, refusal)
-    template = None
+    asked = request.POST or request.GET
+    template = chosen_template(asked.get("template", ""))
+    values = template_values(case, template, request.user) if template else {}
+    claim = template.consent_claim(values) if template else ""
     if request.method != "POST":
-        template_id = request.GET.get("template", "")
-        template = (
-            ReferralTemplate.objects.select_related("organisation")
-            .filter(pk=int(template_id) if template_id.isdigit() else None)
-            .first()
-        )
+        consented = request.GET.get("consent") == "yes"
         initial = {}
         if template is not None:
-            rendered = template.render(template_values(case, template, request.user))
+            rendered = template.render(values, consented=consented)
             initial = {
                 "organisation": template.organisation_id,
                 "subject": rendered.subject,
                 "body": rendered.body,
+                "consent": consented,
             }
         form = ReferralForm(initial=initial)
     else:
-        form = ReferralForm(request.POST)
+        form = ReferralForm(request.POST, consent_claim=claim)
         if form.is_valid():
             data = form.cleaned_data
-            template_id = request.POST.get("template", "")
-            template = ReferralTemplate.objects.filter(
-                pk=int(template_id) if template_id.isdigit() else None
-            ).first()
             referral = referrals.draft(
                 case=case,
                 organisation=data["organisation"],
@@ -667,11 +675,20 @@ def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
                 referrals.record_consent(referral=referral, by=request.user)
             messages.success(request, _("The referral is recorded as a draft."))
             return redirect(reverse("case", args=[reference]) + "#referrals")
+    context = {
+        "case": case,
+        "form": form,
+        "template": template,
+        # A template's message is written once the volunteer said whether the person agreed.
+        "ask_consent": template is not None and request.method != "POST"
+        and request.GET.get("consent") not in ("yes", "no"),
+        "country_name": countries.name(case.country) or case.country,
+    }
+    if template is not None:
+        context["covers"] = template.organisation.covers(case.country)
+        context["works_in"] = template.organisation.works_in_any(case.languages)
     return render(
-        request,
-        "helpdesk/referral_new.html",
-        {"case": case, "form": form, "template": template},
-        status=400 if form.errors else 200,
+        request, "helpdesk/referral_new.html", context, status=400 if form.errors else 200
     )
 
 
@@ -680,28 +697,51 @@ def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
 def referral_update(request: HttpRequest, reference: str, referral_id: int) -> HttpResponse:
     case = access.case_for(request, reference)
     referral = get_object_or_404(case.referrals.select_related("organisation"), pk=referral_id)
-    action = request.POST.get("action")
-    refusal = case.refusal(AccessLogEntry.Action.REFERRAL, request.user)
-    if refusal is not None:
-        return refused(request, case, refusal)
+    action = request.POST.get("action", "")
+    # Taking a partner's link back is allowed where other work is not (a closed case).
+    needed = AccessLogEntry.Action.REVOKE if action == "revoke" else AccessLogEntry.Action.REFERRAL
     try:
-        if action == "consent":
-            referrals.record_consent(referral=referral, by=request.user)
-        elif action == "tell":
-            referrals.tell_the_person(referral=referral, by=request.user)
-            messages.success(request, _("The person can read the news in their inbox."))
-        else:
-            form = ReferralUpdateForm(request.POST)
-            if not form.is_valid():
-                raise referrals.ReferralError(_("Choose a status."))
-            referrals.advance(
-                referral=referral,
-                to=form.cleaned_data["to"],
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-                follow_up_on=form.cleaned_data["follow_up_on"],
-            )
+        case.require(needed, request.user)
+        done = update_referral(referral, action, request)
+    except CaseRefused as refusal:
+        return refused(request, case, refusal)
     except referrals.ReferralError as error:
         messages.error(request, str(error))
+    except OSError:  # SMTP failures: the transaction rolled back, nothing changed
+        messages.error(
+            request, _("The email could not be sent, so nothing changed. Please try again soon.")
+        )
+    else:
+        messages.success(request, done)
     return redirect(reverse("case", args=[reference]) + "#referrals")
+
+
+def update_referral(referral, action: str, request: HttpRequest) -> str:
+    """Apply one of the referral panel's buttons; says what was done."""
+    by = request.user
+    name = referral.organisation.name
+    if action == "consent":
+        referrals.record_consent(referral=referral, by=by)
+        return _("The person's consent is recorded: the referral can be sent.")
+    if action == "tell":
+        referrals.tell_the_person(referral=referral, by=by)
+        return _("The person can read the news in their inbox.")
+    if action == "send":
+        partners.send(referral=referral, by=by)
+        return _("Sent through Haven: %(name)s has been emailed a link to the referral.") % {
+            "name": name
+        }
+    if action == "new_link":
+        partners.send_new_link(referral=referral, by=by)
+        return _("%(name)s has been emailed a new link.") % {"name": name}
+    if action == "revoke":
+        partners.revoke(referral=referral, by=by)
+        return _("The partner's link no longer works.")
+    form = ReferralUpdateForm(request.POST)
+    if not form.is_valid():
+        raise referrals.ReferralError(_("Choose a status."))
+    referral = referrals.advance(referral=referral, by=by, **form.cleaned_data)
+    status = referral.get_status_display()
+    if referral.status in referrals.OUTCOMES:
+        return _("Outcome recorded: “%(status)s”.") % {"status": status}
+    return _("The referral is now “%(status)s”.") % {"status": status}

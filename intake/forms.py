@@ -11,7 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import Case
+from helpdesk import partners
+from helpdesk.models import Case, Referral
 from intake import library
 from intake.widgets import PrerenderedSelect
 from resources.models import Need
@@ -212,3 +213,55 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": settings.MESSAGE_MAX_CHARS}),
         error_messages={"required": _("Please write something before sending.")},
     )
+
+
+class PartnerAnswerForm(forms.Form):
+    """One answer of a partner organisation on its page (helpdesk/partners.py): one of
+    the referral's next states, or a message to the volunteer. `answer` names it, and
+    is the form's prefix, so that the page's forms each keep their own ids."""
+
+    MESSAGE = partners.MESSAGE
+    REASONS = [
+        (Referral.FailureReason.OUT_OF_MANDATE, _("It is outside our mandate")),
+        (Referral.FailureReason.NO_CAPACITY, _("We have no capacity now")),
+        (Referral.FailureReason.NOT_COVERED, _("We do not work in the person's country")),
+        (Referral.FailureReason.OTHER, _("Another reason (please say which)")),
+    ]
+    NOTE_LABELS = {
+        Referral.Status.ACCEPTED: _("Anything the volunteer should know"),
+        Referral.Status.DECLINED: _("A few words for the volunteer"),
+        Referral.Status.COMPLETED: _("How it ended"),
+        MESSAGE: _("Your message to the volunteer"),
+    }
+    NOTE_NEEDED = {Referral.Status.COMPLETED, MESSAGE}
+
+    reason = forms.ChoiceField(
+        label=_("Why you cannot help"),
+        choices=[("", "—"), *REASONS],
+        error_messages={"required": _("Please choose a reason.")},
+    )
+    note = TextField(
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+        error_messages={"required": _("Please write a few words.")},
+    )
+
+    def __init__(self, answer: str, *args, **kwargs) -> None:
+        super().__init__(*args, prefix=answer, **kwargs)
+        self.answer = answer
+        if answer != Referral.Status.DECLINED:
+            del self.fields["reason"]
+        if answer in self.NOTE_LABELS:
+            self.fields["note"].label = self.NOTE_LABELS[answer]
+            self.fields["note"].required = answer in self.NOTE_NEEDED
+        else:
+            del self.fields["note"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        other = cleaned.get("reason") == Referral.FailureReason.OTHER
+        if other and not cleaned.get("note"):
+            self.add_error("note", _("Please say which reason."))
+        cleaned.setdefault("reason", "")
+        cleaned.setdefault("note", "")
+        return cleaned

@@ -1,4 +1,5 @@
 """Failed receipt look-ups slow the address they come from; they never refuse anyone.
+(Partner pages have a plain limit per address: `partner_page_allowed`, at the end.)
 
 A receipt carries 120 bits (100 for those made before): guessing one is hopeless at any
 rate, so a limit exists only to slow a flood, never to keep a person out of their inbox
@@ -62,12 +63,29 @@ def wait(request: HttpRequest) -> None:
         cache.delete(waiting)
 
 
+def count(key: str, window: int) -> int:
+    """One more in the window `key` counts, started by the first; how many so far.
+    add() starts the window; incr() counts within it without resetting it."""
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
 def record_failure(request: HttpRequest) -> None:
-    key = _key(request, "failures")
-    window = settings.RECEIPT_FAILURE_WINDOW_SECONDS
-    # add() starts the window; incr() counts within it without resetting it.
-    if not cache.add(key, 1, timeout=window):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=window)
+    count(_key(request, "failures"), settings.RECEIPT_FAILURE_WINDOW_SECONDS)
+
+
+def partner_page_allowed(request: HttpRequest) -> bool:
+    """Partner pages (a referral's page for the organisation it was sent to) count every
+    request of an address; past PARTNER_PAGE_REQUESTS_PER_ADDRESS in the window the
+    address is refused until it ends. A partner opens its page a few times; its link's
+    256-bit token cannot be guessed at any rate, so the limit only stops a flood. Unlike
+    a receipt it refuses rather than waits: nobody at risk is ever kept out by it."""
+    key = f"intake:partner-pages:{address_fingerprint(request, purpose='partner')}"
+    return count(key, settings.PARTNER_PAGE_WINDOW_SECONDS) <= (
+        settings.PARTNER_PAGE_REQUESTS_PER_ADDRESS
+    )

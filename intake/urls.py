@@ -14,4 +14,7 @@ urlpatterns = [
     path("follow-up/leave/", views.leave, name="leave"),
     path("follow-up/second-code/", views.second_code, name="second_code"),
     path("your-data/", views.your_data, name="your_data"),
+    # A partner organisation's page for one referral (helpdesk/partners.py). The token is
+    # in the path by necessity: it is cut out of every log (helpdesk/logs.py).
+    path("partner/<str:token>/", views.partner, name="partner"),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -11,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from helpdesk import cases
-from helpdesk.models import Case
+from helpdesk import cases, partners, referrals
+from helpdesk.models import Case, CaseRefused
 from intake import decoy, library, receipts, throttle
-from intake.forms import ConcernForm, ReceiptForm, ReplyForm
+from intake.forms import ConcernForm, PartnerAnswerForm, ReceiptForm, ReplyForm
 from intake.inbox import close_inbox, decoy_case_id, inbox_case, open_inbox
 from intake.outage import UNAVAILABLE
 from resources.matching import match
@@ -210,7 +211,8 @@ def follow_up(request: HttpRequest) -> HttpResponse:
         else:
             open_inbox(request, case, decoy=duress)
             translation.activate(case.language)
-            response = redirect("intake:inbox")
+            # "#main": the form posted to "#error-summary", which a redirect would keep.
+            response = redirect(reverse("intake:inbox") + "#main")
             # As Django's set_language view sets it, from the same settings.
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
@@ -350,6 +352,50 @@ def your_data(request: HttpRequest) -> HttpResponse:
             "retention_days": settings.CASE_RETENTION_DAYS,
         },
     )
+
+
+@never_cache
+def partner(request: HttpRequest, token: str) -> HttpResponse:
+    """A partner organisation's page for one referral, opened from the link it was
+    mailed: the text the volunteer wrote, and the answers the referral allows now. An
+    unknown, expired or revoked link, or one whose case is gone, gets the same page."""
+    if not throttle.partner_page_allowed(request):
+        return render(request, "intake/partner_busy.html", status=429)
+    link = partners.find(token)
+    if link is None:
+        return render(request, "intake/partner_unusable.html", status=404)
+    referral = link.referral
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        # The partner's language, until they choose another with the switcher.
+        translation.activate(referral.partner_language())
+    offered = [*partners.offered_answers(referral), partners.MESSAGE]
+    forms = {answer: PartnerAnswerForm(answer) for answer in offered}
+    answer = request.POST.get("answer", "")
+    if request.method == "POST" and answer in forms:
+        form = forms[answer] = PartnerAnswerForm(answer, request.POST)
+        if form.is_valid():
+            try:
+                partners.respond(link=link, answer=answer, **form.cleaned_data)
+            except referrals.ReferralError as error:
+                form.add_error(None, str(error))
+            except CaseRefused:  # the content was destroyed a moment ago
+                return render(request, "intake/partner_unusable.html", status=404)
+            else:
+                messages.success(request, _("Thank you. The volunteer has been told."))
+                return redirect(request.path)
+    elif request.method == "POST":
+        return render(request, "400.html", status=400)
+    else:
+        partners.used(link, opened=True)
+    context = {
+        "referral": referral,
+        "forms": forms,
+        # What and when, never the words (the page's address may be forwarded).
+        "told": referral.events.filter(by_partner=True).only("at", "status", "kind"),
+        "days": settings.PARTNER_LINK_IDLE_DAYS,
+    }
+    failed = any(form.errors for form in forms.values())
+    return render(request, "intake/partner.html", context, status=400 if failed else 200)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -163,12 +163,28 @@ class OrganisationTranslationInline(admin.StackedInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
-    list_display = ["name", "where", "verified_on", "translated_into"]
-    list_filter = ["needs", "languages", "verified_on"]
+    list_display = ["name", "where", "takes_referrals", "verified_on", "translated_into"]
+    list_filter = ["takes_referrals", "needs", "languages", "verified_on"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["needs", "languages"]
     inlines = [OrganisationSourceInline, OrganisationTranslationInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "website", "needs", "countries", "languages"]}),
+        (
+            _("Referrals"),
+            {
+                "fields": [
+                    "takes_referrals",
+                    "referral_address",
+                    "answer_days",
+                    "secure_channels",
+                ]
+            },
+        ),
+        (None, {"fields": ["verified_on"]}),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("translations")
@@ -423,6 +439,7 @@ class ReferralTemplateAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
         "translation_of",
         "subject",
         "body",
+        "consent",
         "version",
         "example",
     ]
@@ -439,7 +456,9 @@ class ReferralTemplateAdmin(LibraryAdminMixin, SimpleHistoryAdmin):
         if not template.pk:
             return _("Save to see an example.")
         try:
-            filled = template.render({**EXAMPLE_VALUES, "organisation": template.organisation.name})
+            filled = template.render(
+                {**EXAMPLE_VALUES, "organisation": template.organisation.name}, consented=True
+            )
         except ValidationError:
             return _("Correct the placeholders to see an example.")
         return format_html(

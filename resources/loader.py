@@ -48,11 +48,12 @@ GUIDANCE_KEYS = {
 GUIDANCE_TRANSLATION_KEYS = {"source_hash", "title", "summary", "body"}
 ORGANISATION_KEYS = {
     "slug", "name", "website", "needs", "countries", "languages", "verified_on",
+    "takes_referrals", "referral_address", "answer_days", "secure_channels",
     "sources", "translations",
 }  # fmt: skip
 ORGANISATION_TRANSLATION_KEYS = {"source_hash", "offers", "safe_contact", "response_time"}
 TEMPLATE_KEYS = {"slug", "organisation", "need", "source_language", "sources", "translations"}
-TEMPLATE_TRANSLATION_KEYS = {"source_hash", "subject", "body"}
+TEMPLATE_TRANSLATION_KEYS = {"source_hash", "subject", "body", "consent"}
 SOURCE_KEYS = {"url", "title", "checked_on", "supports"}
 
 
@@ -321,6 +322,10 @@ def load_organisation(data: dict, *, update: bool, report: LoadReport) -> Organi
             "website": data.get("website", ""),
             "countries": [code.upper() for code in data.get("countries", [])],
             "verified_on": data["verified_on"],
+            "takes_referrals": data.get("takes_referrals", False),
+            "referral_address": data.get("referral_address", ""),
+            "answer_days": data.get("answer_days"),
+            "secure_channels": data.get("secure_channels", ""),
         },
         update=update,
         counts=report.organisations,
@@ -380,6 +385,7 @@ def load_template(data: dict, *, update: bool, report: LoadReport) -> list[Refer
                 "need": need,
                 "language_id": code,
                 "translation_of": source,
+                "consent": "",
                 **translation_values(text, source=source is None),
             },
             update=update,

@@ -10,7 +10,7 @@ the case workspace from the need's library kept in memory (resources/cache.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from django.conf import settings
@@ -77,6 +77,10 @@ class TemplateMatch:
     template: ReferralTemplate
     language: str
     fallback: bool
+    # Whether the template's organisation serves the person (the volunteers' view marks
+    # those that do not): their country, and one of their languages (None: unknown).
+    covers_country: bool = True
+    works_in_their_language: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -269,7 +273,10 @@ def match_for_volunteer(
     """match()'s guidance and referral templates for the volunteers' audience, without
     the organisations (the case workspace shows none but a template's). The need's
     library is kept in this process's memory (resources/cache.py): once warm, no query.
-    The organisations' order comes from the templates' own organisation, as in match()."""
+    The organisations' order comes from the templates' own organisation, as in match();
+    unlike the person, the volunteer also sees the templates of organisations that do
+    not cover the person's country, last and marked (TemplateMatch.covers_country): they
+    may know of a way the directory does not."""
     today = today or timezone.localdate()
     languages = [code for code in languages if code]
     library = cache.remember(("volunteer-library", need), lambda: need_library(need))
@@ -283,17 +290,26 @@ def match_for_volunteer(
         template.organisation
         for template in library.templates
         if template.organisation_id in library.organisations
-        and country_fit(template.organisation.countries, country) is not None
     }
+    not_covered = 3  # after every country_fit()
     in_order = sorted(
         organisations,
-        key=lambda o: (country_fit(o.countries, country), o.name.lower()),
+        key=lambda o: (
+            fit if (fit := country_fit(o.countries, country)) is not None else not_covered,
+            o.name.lower(),
+        ),
     )
+    templates = templates_in_order(library.templates, [o.pk for o in in_order], languages)
     return VolunteerMatches(
         guidance=guidance,
-        referral_templates=templates_in_order(
-            library.templates, [o.pk for o in in_order], languages
-        ),
+        referral_templates=[
+            replace(
+                item,
+                covers_country=item.template.organisation.covers(country),
+                works_in_their_language=item.template.organisation.works_in_any(languages),
+            )
+            for item in templates
+        ],
     )
 
 
@@ -302,9 +318,9 @@ def need_library(need: str) -> NeedLibrary:
     return NeedLibrary(
         guidance=list(Guidance.objects.for_need(need).for_audiences(shown).with_translations()),
         templates=list(
-            ReferralTemplate.objects.for_need(need).select_related(
-                "organisation", "need", "language"
-            )
+            ReferralTemplate.objects.for_need(need)
+            .select_related("organisation", "need", "language")
+            .prefetch_related("organisation__languages")
         ),
         organisations=frozenset(
             Organisation.objects.filter(needs__slug=need).values_list("pk", flat=True)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -268,6 +269,33 @@ class Organisation(models.Model):
     verified_on = models.DateField(
         _("last verified on"), help_text=_("When someone last checked this entry is right.")
     )
+    # The partner directory: how a referral reaches the organisation and what to expect.
+    takes_referrals = models.BooleanField(
+        _("takes referrals through Haven"),
+        default=False,
+        help_text=_(
+            "Only when the organisation has agreed to receive referrals by Haven's link and "
+            "answer them there."
+        ),
+    )
+    referral_address = models.EmailField(
+        _("address referrals go to"),
+        blank=True,
+        help_text=_("Haven emails a link here, never any detail of the person."),
+    )
+    answer_days = models.PositiveSmallIntegerField(
+        _("usually answers within (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Expected days to a first answer, as the organisation states it."),
+    )
+    secure_channels = models.CharField(
+        _("secure channels"),
+        max_length=300,
+        blank=True,
+        help_text=_("How volunteers reach them safely, e.g. Signal, encrypted email."),
+    )
 
     history = HistoricalRecords()
 
@@ -278,6 +306,23 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.takes_referrals and not self.referral_address:
+            raise ValidationError(
+                {"referral_address": _("Say where referrals through Haven go.")}
+            )
+
+    def covers(self, country: str | None) -> bool:
+        """Whether it works in `country` (everywhere when it names no country; an
+        unknown country is not held against it)."""
+        return country_fit(self.countries, country) is not None
+
+    def works_in_any(self, codes: Iterable[str]) -> bool | None:
+        """Whether it works in one of these languages; None when its languages are not
+        recorded. Reads `languages`, prefetched where many are asked."""
+        own = {language.code for language in self.languages.all()}
+        return bool(own & set(codes)) if own else None
 
     def source_translation(self) -> OrganisationTranslation | None:
         for translation in self.translations.all():
@@ -664,6 +709,16 @@ class ReferralTemplate(TranslatedText):
     )
     subject = models.CharField(_("subject"), max_length=200, help_text=placeholders.HELP)
     body = models.TextField(_("body"), help_text=placeholders.HELP)
+    consent = models.CharField(
+        _("what it says once the person agreed"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Fills {consent} in the message once the person's consent is recorded; until "
+            "then {consent} stays empty, so the message never claims an agreement nobody "
+            "recorded."
+        ),
+    )
 
     history = HistoricalRecords()
     objects = ReferralTemplateQuerySet.as_manager()
@@ -678,7 +733,7 @@ class ReferralTemplate(TranslatedText):
 
     def clean(self) -> None:
         errors = {}
-        for field in ("subject", "body"):
+        for field in ("subject", "body", "consent"):
             try:
                 placeholders.validate(getattr(self, field))
             except ValidationError as error:
@@ -695,8 +750,14 @@ class ReferralTemplate(TranslatedText):
     def out_of_date(self) -> bool:
         return self.is_out_of_date(self.translation_of)
 
-    def render(self, values: placeholders.Values) -> placeholders.Rendered:
-        """Subject and body with the placeholders filled in; no database needed."""
+    def consent_claim(self, values: placeholders.Values) -> str:
+        """The sentence saying the person agreed, filled in ("" when it has none)."""
+        return placeholders.fill(self.consent, {**values, "consent": ""})
+
+    def render(self, values: placeholders.Values, *, consented: bool) -> placeholders.Rendered:
+        """Subject and body with the placeholders filled in; no database needed.
+        {consent} says the person agreed only when their consent is `consented`."""
+        values = {**values, "consent": self.consent_claim(values) if consented else ""}
         return placeholders.Rendered(
             subject=placeholders.fill(self.subject, values),
             body=placeholders.fill(self.body, values),

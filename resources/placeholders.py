@@ -22,6 +22,7 @@ PLACEHOLDERS = (
     "volunteer_first_name",
     "case_reference",
     "organisation",
+    "consent",
 )
 KNOWN = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
 
@@ -83,7 +84,13 @@ def fill(text: str, values: Values) -> str:
     """The text with every placeholder replaced by its value.
 
     `values` must hold every placeholder the text uses (KeyError otherwise); values are
-    inserted as they are, so a value containing braces stays literal."""
-    return "".join(
-        literal + (str(values[name]) if name is not None else "") for literal, name in parse(text)
-    )
+    inserted as they are, so a value containing braces stays literal. A placeholder
+    left empty (such as {consent} before consent is recorded) leaves no double space."""
+    filled = ""
+    for literal, name in parse(text):
+        if filled.endswith(" ") and literal.startswith(" "):
+            literal = literal[1:]
+        filled += literal
+        if name is not None:
+            filled += str(values[name])
+    return filled

@@ -27,7 +27,7 @@ def text_version(*parts: str) -> str:
 # text_version() of these. The models and the content files share these definitions.
 GUIDANCE_TEXT = ("title", "summary", "body")
 ORGANISATION_TEXT = ("offers", "safe_contact", "response_time")
-TEMPLATE_TEXT = ("subject", "body")
+TEMPLATE_TEXT = ("subject", "body", "consent")
 TEXT_OF_FOLDER = {
     "guidance": GUIDANCE_TEXT,
     "organisations": ORGANISATION_TEXT,

@@ -18,6 +18,8 @@ def test_a_volunteer_refers_a_case_and_records_the_outcome(transactional_db, liv
     sign_in(page, live_server.url, lotte)
     page.goto(live_server.url + f"/desk/cases/{case.reference}/#referrals")
     page.locator("#referrals a[href*='?template=']").first.click()
+    page.get_by_label("Yes, they agreed").check()
+    page.get_by_role("button", name="Write the message").click()
     body = page.locator("#id_body")
     assert case.reference in body.input_value() and "{" not in body.input_value()
     assert_accessible(page)

@@ -53,7 +53,7 @@ def test_a_persian_submitter_opens_the_decoy_inbox_on_a_phone(
     watched.goto(live_server.url + "/follow-up/")
     watched.locator("#id_receipt").fill(second)
     watched.locator("main form button[type=submit]").click()
-    assert watched.url == live_server.url + reverse("intake:inbox")
+    assert watched.url.split("#")[0] == live_server.url + reverse("intake:inbox")
     html = watched.content()
     assert watched.locator("html").get_attribute("dir") == "rtl"
     assert decoy.texts("fa")["answered"] in html

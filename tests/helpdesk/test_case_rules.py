@@ -25,25 +25,31 @@ from tests.conftest import make_staff, sign_in
 from tests.helpdesk.test_desk import away, new_case, trained
 
 A = AccessLogEntry.Action
-ACTIONS = [A.CLAIM, A.REPLY, A.NOTE, A.SHARE, A.STATUS, A.REFERRAL, A.ASSIGN, A.RELEASE, A.REOPEN]
+ACTIONS = [A.CLAIM, A.REPLY, A.NOTE, A.SHARE, A.STATUS, A.REFERRAL, A.ASSIGN, A.RELEASE, A.REOPEN,
+           A.REVOKE]  # fmt: skip
 
 # (state, who) → the actions allowed; everything else is refused. "holder" holds the
-# case, "other" is another volunteer, "coordinator" any coordinator.
-WORK = {A.REPLY, A.NOTE, A.SHARE, A.STATUS, A.REFERRAL}
+# case, "other" is another volunteer, "coordinator" any coordinator. Revoking a
+# partner's link is always open to those who answer for the case (not in the pool:
+# nobody holds it).
+WORK = {A.REPLY, A.NOTE, A.SHARE, A.STATUS, A.REFERRAL, A.REVOKE}
 TABLE = {
     ("pool", "holder"): {A.CLAIM},
     ("pool", "other"): {A.CLAIM},
-    ("pool", "coordinator"): {A.CLAIM, A.ASSIGN},
+    ("pool", "coordinator"): {A.CLAIM, A.ASSIGN, A.REVOKE},
     ("held", "holder"): WORK,
     ("held", "other"): set(),
     ("held", "coordinator"): WORK | {A.ASSIGN, A.RELEASE},
-    ("closed", "holder"): {A.REOPEN},
+    ("closed", "holder"): {A.REOPEN, A.REVOKE},
     ("closed", "other"): set(),
-    ("closed", "coordinator"): {A.REOPEN},
+    ("closed", "coordinator"): {A.REOPEN, A.REVOKE},
     ("destroyed", "holder"): set(),
     ("destroyed", "other"): set(),
     ("destroyed", "coordinator"): set(),
 }
+# A partner's answer (through its link, no staff member) is taken in every state but
+# destroyed content: it cannot know the case was closed (helpdesk/referrals.py).
+PARTNER = {"pool": True, "held": True, "closed": True, "destroyed": False}
 
 
 @pytest.fixture
@@ -77,6 +83,12 @@ def test_the_state_table(people, state, who):
         assert (refusal is None) == (action in TABLE[state, who]), (state, who, action)
         if refusal is not None:
             assert refusal.status in (403, 409) and str(refusal)
+
+
+@pytest.mark.parametrize("state", ["pool", "held", "closed", "destroyed"])
+def test_a_partners_answer_is_taken_in_every_state_but_destroyed(people, state):
+    case = case_in(state, people)
+    assert (case.refusal(A.PARTNER, None) is None) == PARTNER[state]
 
 
 def test_a_state_refusal_comes_before_a_role_refusal(people):

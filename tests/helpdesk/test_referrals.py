@@ -182,3 +182,97 @@ def test_another_volunteer_cannot_touch_the_referral(client, referral):
     assert client.post(url, {"action": "consent"}).status_code == 404
     referral.refresh_from_db()
     assert referral.consent_at is None
+
+
+def test_choosing_a_template_shows_the_directory_and_marks_who_does_not_serve_the_person(
+    volunteer_client, volunteer
+):
+    """The person is in Syria and speaks Arabic and French."""
+    from django.urls import reverse
+
+    from tests.helpdesk.test_partners import add_partner, held_case
+    from tests.resources.conftest import add_template
+
+    add_partner("fits", works_in=("ar", "fr"), answer_days=3)
+    add_partner("not-in-syria", countries=["TR", "LB"], works_in=("ar",))
+    add_partner("english-only", works_in=("en",), answer_days=None)
+    for slug in ("fits", "not-in-syria", "english-only"):
+        add_template(f"{slug}-request-en", slug)
+    case = held_case(trained(volunteer))
+
+    page = volunteer_client.get(reverse("case", args=[case.reference])).content.decode()
+    entries = page[page.index("Start a referral from a template") :]
+    fits = entries[entries.index(">Fits<") : entries.index(">Not In Syria<")]
+    assert "answers in Arabic, French" in " ".join(fits.split())
+    assert "usually within 3 days" in fits and "takes referrals through Haven" in fits
+    assert "does not cover" not in fits and "speaks none" not in fits
+    elsewhere = entries[entries.index(">Not In Syria<") :]
+    assert "does not cover Syria" in elsewhere
+    assert "covers Lebanon, Türkiye" in " ".join(elsewhere.split())
+    english = entries[entries.index(">English Only<") : entries.index(">Not In Syria<")]
+    assert "speaks none of the person's languages" in english
+    assert "time to answer not known" in english
+    # Those that do not cover the person's country come last.
+    assert entries.index(">Not In Syria<") > entries.index(">English Only<")
+
+
+def test_the_message_says_the_person_agreed_only_once_the_volunteer_says_they_did(
+    volunteer_client, volunteer, library
+):
+    from django.urls import reverse
+
+    from resources.models import ReferralTemplate
+
+    trained(volunteer)
+    case = new_case(need="asylum-be", languages=("en",), volunteer=volunteer)
+    template = ReferralTemplate.objects.get(slug="vwv-request-en")
+    url = reverse("referral_new", args=[case.reference])
+    agreed = "They have agreed that we contact you."
+
+    first = volunteer_client.get(url, {"template": template.pk}).content.decode()
+    assert "Has the person agreed that we contact" in first and 'name="body"' not in first
+    not_yet = volunteer_client.get(url, {"template": template.pk, "consent": "no"})
+    body = not_yet.context["form"].initial["body"]
+    assert agreed not in body and "  " not in body
+    assert not not_yet.context["form"].initial["consent"]
+    yes = volunteer_client.get(url, {"template": template.pk, "consent": "yes"})
+    claimed = yes.context["form"].initial["body"]
+    assert agreed in claimed and yes.context["form"].initial["consent"]
+
+    fields = {"template": template.pk, "organisation": template.organisation_id,
+              "subject": "S", "body": claimed, "follow_up_on": ""}  # fmt: skip
+    refused = volunteer_client.post(url, fields)
+    assert refused.status_code == 400 and "The message says the person agreed" in (
+        refused.content.decode()
+    )
+    assert not Referral.objects.exists()
+    assert volunteer_client.post(url, {**fields, "consent": "on"}).status_code == 302
+    assert volunteer_client.post(url, {**fields, "body": body}).status_code == 302
+    first_referral, draft = Referral.objects.order_by("pk")
+    assert first_referral.consent_at and draft.consent_at is None
+
+
+def test_consent_a_move_and_an_outcome_each_say_what_was_done(referral, volunteer_client):
+    from django.urls import reverse
+
+    update = reverse("referral_update", args=[referral.case.reference, referral.pk])
+
+    def said(data) -> str:
+        return volunteer_client.post(update, data, follow=True).content.decode()
+
+    assert "consent is recorded" in said({"action": "consent"})
+    assert "The referral is now “Sent”." in said({"action": "advance", "to": "sent"})
+    assert "The referral is now “Acknowledged”." in said(
+        {"action": "advance", "to": "acknowledged"}
+    )
+    assert "Outcome recorded: “Accepted”." in said({"action": "advance", "to": "accepted"})
+
+
+def test_the_inbox_never_speaks_of_messages_about_a_referral_nobody_wrote(referral, volunteer):
+    from django.template.loader import render_to_string
+
+    referral = sent(referral, volunteer)
+    referral.case.refresh_from_db()
+    assert referral.case.status == "referred"
+    status = render_to_string("intake/partials/status.html", {"case": referral.case})
+    assert "messages below" not in status and "contacted an organisation" in status

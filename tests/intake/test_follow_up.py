@@ -24,7 +24,7 @@ def test_a_receipt_opens_the_inbox_and_staff_replies_appear(submit, client, volu
 
     visitor = Client()
     response = open_case(visitor, receipt)
-    assert response.status_code == 302 and response.url == reverse("intake:inbox")
+    assert response.status_code == 302 and response.url == reverse("intake:inbox") + "#main"
     page = visitor.get(reverse("intake:inbox")).content.decode()
     assert CANARY in page
     assert "Hello, we read your message." in page
@@ -111,7 +111,7 @@ def test_strangers_wrong_codes_never_keep_a_person_out(submit, settings):
     for _ in range(45):
         assert open_case(stranger, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF").status_code == 400
     person = Client(REMOTE_ADDR="203.0.113.9")
-    assert open_case(person, receipt).url == reverse("intake:inbox")
+    assert open_case(person, receipt).url == reverse("intake:inbox") + "#main"
 
 
 def test_a_flood_from_many_addresses_slows_nobody_else(submit, settings):

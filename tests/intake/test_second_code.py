@@ -31,7 +31,7 @@ def make_second_code(client: Client, receipt: str) -> str:
 def open_with(code: str, **client_options) -> Client:
     visitor = Client(**client_options)
     answer = visitor.post(reverse("intake:follow_up"), {"receipt": code})
-    assert answer.status_code == 302 and answer.url == reverse("intake:inbox")
+    assert answer.status_code == 302 and answer.url == reverse("intake:inbox") + "#main"
     return visitor
 
 

@@ -52,14 +52,21 @@ def made_from_current_source(translations: dict, source_language: str) -> None:
             translation.setdefault("source_hash", version)
 
 
-def add_organisation(slug: str, *, languages: tuple[str, ...] = ("en",), **fields) -> Organisation:
+def add_organisation(
+    slug: str,
+    *,
+    languages: tuple[str, ...] = ("en",),
+    works_in: tuple[str, ...] = ("en",),
+    **fields,
+) -> Organisation:
+    """An organisation with its texts in `languages`, working in `works_in`."""
     data = {
         "slug": slug,
         "name": slug.replace("-", " ").title(),
         "website": f"https://www.{slug}.example.org",
         "needs": ["asylum-be"],
         "countries": [],
-        "languages": ["en"],
+        "languages": list(works_in),
         "verified_on": date(2026, 11, 1),
         "translations": {
             code: {

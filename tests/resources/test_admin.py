@@ -213,3 +213,37 @@ def test_a_saved_template_shows_an_example(coordinator_client, library):
     ).content.decode()
     assert "Referral HVN-7Q4K-2M9X" in page
     assert "Hello Vluchtelingenwerk" in page
+
+
+def test_a_coordinator_makes_an_organisation_a_partner_in_the_admin(coordinator_client, library):
+    from resources.models import Organisation
+
+    organisation = Organisation.objects.get(slug="vluchtelingenwerk")
+    url = reverse("admin:resources_organisation_change", args=[organisation.pk])
+    page = coordinator_client.get(url).content.decode()
+    for label in ("Takes referrals through Haven", "Address referrals go to",
+                  "Usually answers within (days)", "Secure channels"):  # fmt: skip
+        assert label in page
+    form = {
+        "name": organisation.name,
+        "slug": organisation.slug,
+        "website": organisation.website,
+        "needs": [n.pk for n in organisation.needs.all()],
+        "languages": [language.pk for language in organisation.languages.all()],
+        "verified_on": "2026-12-01",
+        "takes_referrals": "on",
+        "answer_days": "4",
+        "secure_channels": "Signal",
+        "sources-TOTAL_FORMS": 0,
+        "sources-INITIAL_FORMS": 0,
+        "translations-TOTAL_FORMS": 0,
+        "translations-INITIAL_FORMS": 0,
+    }
+    refused = coordinator_client.post(url, form)
+    assert refused.status_code == 200
+    assert "Say where referrals through Haven go." in refused.content.decode()
+    saved = coordinator_client.post(url, {**form, "referral_address": "in@vw.example.org"})
+    assert saved.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.takes_referrals and organisation.referral_address == "in@vw.example.org"
+    assert organisation.answer_days == 4

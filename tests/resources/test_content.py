@@ -132,3 +132,19 @@ def test_corrected_mistakes_of_the_original_guide_stay_corrected():
             text = path.read_text(encoding="utf-8")
             for mistake in CORRECTED:
                 assert mistake not in text, (path.name, mistake)
+
+
+def test_no_real_organisation_is_said_to_take_referrals_through_haven(loaded):
+    """Only an organisation's own agreement could make it a partner, and no source says
+    any has agreed: the real ones are referred to the way they ask, by the volunteer."""
+    assert not Organisation.objects.filter(takes_referrals=True).exists()
+    assert not Organisation.objects.exclude(referral_address="").exists()
+
+
+def test_no_template_claims_consent_before_it_is_recorded(loaded):
+    values = dict.fromkeys(placeholders.PLACEHOLDERS, "x")
+    for template in ReferralTemplate.objects.all():
+        assert template.consent, template.slug
+        claim = template.consent_claim(values)
+        assert claim not in template.render(values, consented=False).body, template.slug
+        assert claim in template.render(values, consented=True).body, template.slug

@@ -249,6 +249,16 @@ def test_a_translation_added_to_the_files_is_added_to_an_existing_piece(content)
             ORGANISATION.replace('languages = ["en", "fr", "ar"]', 'languages = ["klingon"]'),
             "unknown language 'klingon'",
         ),
+        (
+            "organisations/front-line-defenders.toml",
+            ORGANISATION.replace("verified_on", "takes_referrals = true\nverified_on"),
+            "front-line-defenders.toml: referral_address: Say where referrals",
+        ),
+        (
+            "organisations/front-line-defenders.toml",
+            ORGANISATION.replace("verified_on", "answer_days = 0\nverified_on"),
+            "front-line-defenders.toml: answer_days:",
+        ),
     ],
 )
 def test_a_mistake_anywhere_loads_nothing_and_says_where(content, filename, text, message):
@@ -277,3 +287,30 @@ def test_the_command_stops_on_bad_content(content):
     with pytest.raises(CommandError, match=r"Nothing was loaded:\n.*\{land\}"):
         call_command("load_resources", directory=content, stdout=StringIO())
     assert not Guidance.objects.exists()
+
+
+PARTNER = ORGANISATION.replace(
+    "verified_on",
+    """takes_referrals = true
+referral_address = "referrals@partner.example.org"
+answer_days = 3
+secure_channels = "Signal; encrypted email"
+verified_on""",
+)
+
+
+def test_the_partner_directory_loads_from_the_files(content):
+    write(content, {"organisations/front-line-defenders.toml": PARTNER})
+    load_resources(directory=content)
+    partner = Organisation.objects.get(slug="front-line-defenders")
+    assert partner.takes_referrals and partner.referral_address == "referrals@partner.example.org"
+    assert partner.answer_days == 3 and partner.secure_channels == "Signal; encrypted email"
+    assert partner.covers("TR") and partner.works_in_any(["fa", "ar"])
+    assert partner.works_in_any(["fa"]) is False
+
+
+def test_an_organisation_says_nothing_of_referrals_unless_its_file_does(content):
+    load_resources(directory=content)
+    organisation = Organisation.objects.get(slug="front-line-defenders")
+    assert not organisation.takes_referrals and organisation.referral_address == ""
+    assert organisation.answer_days is None and organisation.secure_channels == ""

@@ -255,12 +255,25 @@ def test_match_for_volunteer_gives_what_match_gives_the_volunteers(
     def guidance(result):
         return [(m.guidance.slug, m.language, m.fallback, m.stale) for m in result.guidance]
 
-    def templates(result):
-        return [(m.template.slug, m.language, m.fallback) for m in result.referral_templates]
+    def templates(result, *, covered=True):
+        return [
+            (m.template.slug, m.language, m.fallback)
+            for m in result.referral_templates
+            if m.covers_country == covered
+        ]
 
     assert guidance(slim) == guidance(full)
     assert templates(slim) == templates(full)
-    assert "other-need-en" not in [slug for slug, *_ in templates(slim)]
+    # The volunteer also sees, last and marked, the organisations that do not cover the
+    # person's country (the person never does).
+    assert [m.covers_country for m in slim.referral_templates] == sorted(
+        [m.covers_country for m in slim.referral_templates], reverse=True
+    )
+    elsewhere = [slug for slug, *_ in templates(slim, covered=False)]
+    assert elsewhere == {"BE": ["iran-en"], "UG": ["iran-en", "vw-en"], "IR": ["vw-en"]}.get(
+        country, []
+    )
+    assert "other-need-en" not in [m.template.slug for m in slim.referral_templates]
 
 
 def test_match_for_volunteer_reads_the_library_once_and_sees_its_changes(

@@ -45,7 +45,7 @@ def test_a_template_renders_without_a_database():
     template = ReferralTemplate(
         subject="Referral {case_reference}", body="From {volunteer_first_name}"
     )
-    rendered = template.render(VALUES)
+    rendered = template.render(VALUES, consented=False)
     assert rendered == placeholders.Rendered(subject="Referral HVN-7Q4K", body="From Noor")
 
 
@@ -110,4 +110,19 @@ def test_a_good_template_saves_and_renders(db):
     add_organisation("vluchtelingenwerk")
     template = add_template("vw-en", "vluchtelingenwerk")
     assert template.pk
-    assert template.render(VALUES).subject == "Referral HVN-7Q4K"
+    assert template.render(VALUES, consented=True).subject == "Referral HVN-7Q4K"
+
+
+def test_the_message_says_the_person_agreed_only_once_they_did():
+    template = ReferralTemplate(
+        subject="Referral {case_reference}",
+        body="Someone needs help. {consent} Their need: {need}.",
+        consent="They agreed that we contact {organisation}.",
+    )
+    before = template.render(VALUES, consented=False).body
+    after = template.render(VALUES, consented=True).body
+    assert before == "Someone needs help. Their need: Asylum in Belgium."
+    assert after == (
+        "Someone needs help. They agreed that we contact Vluchtelingenwerk Vlaanderen. "
+        "Their need: Asylum in Belgium."
+    )
