@@ -40,3 +40,10 @@ def language_names(codes) -> str:
         ("language-names",), lambda: dict(Language.objects.values_list("code", "native_name"))
     )
     return ", ".join(names.get(code, code) for code in codes)
+
+
+@register.filter
+def as_context(label: str) -> str:
+    """A field's label used before its error ("Which country — Please choose a
+    country."): without the question mark, full stop or colon it ends with."""
+    return str(label).rstrip(" ?.:;!؟؛。")
