@@ -1,43 +1,57 @@
-"""Small bar charts drawn on the server as SVG: no JavaScript, nothing downloaded.
+"""Small bar charts drawn on the server: no JavaScript, nothing downloaded.
 
-The site's CSP (`style-src 'self'`) forbids style attributes and <style> elements, not
-SVG presentation attributes, so colours are set with `fill=` and classes from
-haven.css. Each chart has a <title> and <desc>; the table printed next to it carries the
-same numbers, which is the text alternative. A viewBox and width="100%" let a chart
-shrink to a 360 px phone."""
+The words and numbers of a chart are HTML text, so they keep the page's readable size
+on a phone and on a wide screen alike (text inside a scaled SVG grew to about 25 px on
+a desktop and shrank to about 10 px on a phone). Only the bars are SVG: one small
+drawing per bar, stretched to its row, its length a share of 100. The site's CSP
+(`style-src 'self'`) forbids style attributes, not SVG presentation attributes, so a
+length is written as `width=` and colours come from classes in haven.css.
+
+A chart is one image for assistive technology (role="img", named by its title and
+description); the table printed next to it carries the same numbers and is the text
+alternative. A chart with nothing to draw says so instead of showing empty axes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-WIDTH = 360
-BAR = "#1f5f8b"  # --accent
-FLAG = "#a4262c"  # --danger
-INK = "#1d2327"
-MUTED = "#4a5560"
+MOST_VALUES_SHOWN = 13  # columns beyond this carry no value on top: the table has them
+MOST_LABELS_SHOWN = 13  # ... and only every n-th label, so that none overlap on a phone
 
 
 def number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _svg(*, chart_id: str, title: str, description: str, height: int, body: SafeString) -> str:
+def share(value: float, largest: float) -> str:
+    return number(round(100 * value / largest, 1)) if largest else "0"
+
+
+def _figure(*, chart_id: str, kind: str, title: str, description: str, body) -> SafeString:
     return format_html(
-        '<svg class="chart" id="{id}" viewBox="0 0 {w} {h}" width="100%" '
-        'role="img" aria-labelledby="{id}-title {id}-desc" '
-        'xmlns="http://www.w3.org/2000/svg">'
-        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
-        "{body}</svg>",
+        '<div class="chart chart--{kind}" id="{id}" role="img" '
+        'aria-labelledby="{id}-title {id}-desc">'
+        '<span class="visually-hidden" id="{id}-title">{title}</span>'
+        '<span class="visually-hidden" id="{id}-desc">{desc}</span>{body}</div>',
+        kind=kind,
         id=chart_id,
-        w=WIDTH,
-        h=height,
         title=title,
         desc=description,
         body=body,
+    )
+
+
+def _nothing(*, chart_id: str, kind: str, title: str, description: str) -> SafeString:
+    return _figure(
+        chart_id=chart_id,
+        kind=kind,
+        title=title,
+        description=description,
+        body=format_html('<p class="chart__empty">{}</p>', _("No data in this period.")),
     )
 
 
@@ -51,62 +65,44 @@ def bar_chart(
     flagged: Iterable[str] = (),
 ) -> SafeString:
     """Horizontal bars, one per row, the label above its bar so long names fit on a
-    phone. Bars whose label is in `flagged` are drawn in the warning colour; a missing
-    value (None) is written as "no data" instead of a bar."""
+    phone. Bars whose label is in `flagged` are drawn in the warning colour and marked
+    ⚠; a missing value (None) is written as "no data" instead of a bar."""
     bars = list(bars)
     flagged = set(flagged)
-    row, bar_height, room_for_value = 36, 14, 70
-    largest = max((value for _, value in bars if value), default=0) or 1
-    parts = []
-    for index, (label, value) in enumerate(bars):
-        top = index * row
+    if not any(value for _, value in bars):
+        return _nothing(chart_id=chart_id, kind="bars", title=title, description=description)
+    largest = max(value for _, value in bars if value)
+    rows = []
+    for label, value in bars:
         is_flagged = label in flagged
-        parts.append(
-            format_html(
-                '<text x="0" y="{y}" font-size="13" fill="{ink}" class="chart__label">'
-                "{label}{mark}</text>",
-                y=top + 13,
-                ink=INK,
-                label=label,
-                mark=" ⚠" if is_flagged else "",
-            )
-        )
         if value is None:
-            parts.append(
-                format_html(
-                    '<text x="0" y="{y}" font-size="12" fill="{muted}" class="chart__value">'
-                    "{text}</text>",
-                    y=top + 30,
-                    muted=MUTED,
-                    text=_("no data"),
-                )
-            )
-            continue
-        length = round((WIDTH - room_for_value) * value / largest, 1)
-        parts.append(
-            format_html(
-                '<rect x="0" y="{y}" width="{w}" height="{h}" fill="{fill}" '
-                'class="chart__bar{modifier}"/>'
-                '<text x="{tx}" y="{ty}" font-size="12" fill="{ink}" class="chart__value">'
-                "{value}{unit}</text>",
-                y=top + 18,
-                w=length,
-                h=bar_height,
-                fill=FLAG if is_flagged else BAR,
+            drawing = format_html('<span class="chart__none">{}</span>', _("no data"))
+        else:
+            drawing = format_html(
+                '<svg class="chart__track" viewBox="0 0 100 10" preserveAspectRatio="none" '
+                'width="100%" height="14" aria-hidden="true" focusable="false">'
+                '<rect x="0" y="0" width="{w}" height="10" class="chart__bar{modifier}"/>'
+                '</svg><span class="chart__value">{value}{unit}</span>',
+                w=share(value, largest),
                 modifier=" chart__bar--flagged" if is_flagged else "",
-                tx=length + 4,
-                ty=top + 30,
-                ink=INK,
                 value=number(value),
                 unit=unit,
             )
+        rows.append(
+            format_html(
+                '<li class="chart__row"><span class="chart__label">{label}{mark}</span>'
+                '<span class="chart__drawing">{drawing}</span></li>',
+                label=label,
+                mark=" ⚠" if is_flagged else "",
+                drawing=drawing,
+            )
         )
-    return _svg(
+    return _figure(
         chart_id=chart_id,
+        kind="bars",
         title=title,
         description=description,
-        height=max(len(bars), 1) * row,
-        body=SafeString("".join(parts)),
+        body=format_html('<ul class="chart__rows">{}</ul>', SafeString("".join(rows))),
     )
 
 
@@ -117,50 +113,36 @@ def column_chart(
     description: str,
     columns: Iterable[tuple[str, float]],
 ) -> SafeString:
-    """Vertical columns, for a value per week: the labels go under the columns and
-    each column carries its value on top."""
+    """Vertical columns, for a value per week: labels under the columns (every n-th
+    when there are many) and each column's value on top when there is room."""
     columns = list(columns)
-    plot_height, label_room, value_room = 140, 30, 16
-    slot = WIDTH / max(len(columns), 1)
-    largest = max((value for _, value in columns), default=0) or 1
-    small = slot < 30  # many weeks on a phone: smaller type
-    parts = []
-    for index, (label, value) in enumerate(columns):
-        height = round(plot_height * value / largest, 1)
-        x = round(index * slot + slot * 0.15, 1)
-        middle = round(index * slot + slot / 2, 1)
-        parts.append(
-            format_html(
-                '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}" class="chart__bar"/>'
-                '<text x="{mx}" y="{vy}" font-size="{fs}" text-anchor="middle" fill="{ink}" '
-                'class="chart__value">{value}</text>'
-                '<text x="{mx}" y="{ly}" font-size="{fs}" text-anchor="middle" fill="{muted}" '
-                'class="chart__label">{label}</text>',
-                x=x,
-                y=round(value_room + plot_height - height, 1),
-                w=round(slot * 0.7, 1),
-                h=height,
-                fill=BAR,
-                mx=middle,
-                vy=round(value_room + plot_height - height - 3, 1),
-                ly=value_room + plot_height + 16,
-                fs=9 if small else 12,
-                ink=INK,
-                muted=MUTED,
-                value=number(value),
-                label=label,
+    if not any(value for _, value in columns):
+        return _nothing(chart_id=chart_id, kind="columns", title=title, description=description)
+    largest = max(value for _, value in columns)
+    label_every = -(-len(columns) // MOST_LABELS_SHOWN)  # ceiling division
+    with_values = len(columns) <= MOST_VALUES_SHOWN
+    items = format_html_join(
+        "",
+        '<li class="chart__column">'
+        '<span class="chart__value">{}</span>'
+        '<svg class="chart__track" viewBox="0 0 10 100" preserveAspectRatio="none" '
+        'width="100%" height="140" aria-hidden="true" focusable="false">'
+        '<rect x="0" y="{}" width="10" height="{}" class="chart__bar"/></svg>'
+        '<span class="chart__label">{}</span></li>',
+        (
+            (
+                number(value) if with_values else "",
+                number(100 - float(share(value, largest))),
+                share(value, largest),
+                label if index % label_every == 0 else "",
             )
-        )
-    baseline = format_html(
-        '<line x1="0" x2="{w}" y1="{y}" y2="{y}" stroke="{muted}" stroke-width="1"/>',
-        w=WIDTH,
-        y=value_room + plot_height,
-        muted=MUTED,
+            for index, (label, value) in enumerate(columns)
+        ),
     )
-    return _svg(
+    return _figure(
         chart_id=chart_id,
+        kind="columns",
         title=title,
         description=description,
-        height=value_room + plot_height + label_room,
-        body=SafeString(baseline + "".join(parts)),
+        body=format_html('<ol class="chart__columns">{}</ol>', items),
     )
