@@ -98,15 +98,15 @@ def test_a_partner_accepts_and_completes_a_referral_and_the_desk_sees_it(
     assert "Son besoin" in phone.locator("main").inner_text()
     assert_accessible(phone)
     screenshot(phone, "partner-03-page-phone")
-    phone.get_by_role("button", name="Accept the referral").click()
+    phone.get_by_role("button", name="Accepter l'orientation").click()
     assert phone.locator(".messages").is_visible()
     assert_accessible(phone)
     screenshot(phone, "partner-04-accepted-phone")
 
     # Later, the partner says how it ended.
     phone.goto(live_server.url + link_in(email))
-    phone.get_by_label("How it ended").fill("Elle a rencontré notre avocate le 12 mars.")
-    phone.get_by_role("button", name="Mark as completed").click()
+    phone.get_by_label("Comment cela s'est terminé").fill("Elle a rencontré notre avocate le 12 mars.")
+    phone.get_by_role("button", name="Marquer comme terminée").click()
     assert_accessible(phone)
     screenshot(phone, "partner-05-completed-phone")
 
