@@ -20,7 +20,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from helpdesk import queue
-from helpdesk.models import Assignment, Case, VolunteerProfile
+from helpdesk.models import Assignment, Case, RollupChange, VolunteerProfile
 from helpdesk.routing import Candidate, CaseFacts, decide
 
 logger = logging.getLogger(__name__)
@@ -224,5 +224,6 @@ def write(batch: Batch) -> None:
         needs_routing=False,
         pool_notified_at=None,
     )
+    RollupChange.objects.mark_cases([case.pk for case in batch.assigned])  # first assignments
     # One task for the batch's notices: a publish per case would cost more than routing.
     queue.after_commit("notify_assignment", *[assignment.pk for assignment in assignments])
