@@ -8,15 +8,13 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpdesk import escalation, referrals, reports, rollups
 from helpdesk.models import Case, Referral, RollupChange
-from helpdesk.roles import Role
 from resources.models import Language, Need, Organisation
-from tests.conftest import make_staff, sign_in
+from tests.conftest import sign_in
 from tests.helpdesk.test_desk import CANARY, new_case, trained
 
 S = Referral.Status

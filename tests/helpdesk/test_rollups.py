@@ -78,8 +78,7 @@ def exact_review(today: date, **filters) -> dict[str, dict]:
         figures[name] = {
             "counts": {value: sum(r.status == value for r in group) for value in S.values},
             "overdue": sum(
-                r.status in referrals.OPEN and r.follow_up_on is not None
-                and r.follow_up_on < today
+                r.status in referrals.OPEN and r.follow_up_on is not None and r.follow_up_on < today
                 for r in group
             ),  # fmt: skip
             "unanswered": sum(
@@ -178,9 +177,21 @@ def rows() -> list[tuple]:
     """The rollups, comparable: a refresh must leave what a rebuild makes."""
     return sorted(
         (
-            row.day, row.need_id, row.language, row.country, row.organisation_id or 0,
-            row.cases, row.escalations, row.referrals, row.partner_confirmed, row.statuses,
-            row.declines, row.follow_ups, row.unanswered, row.waiting, row.longest_wait,
+            row.day,
+            row.need_id,
+            row.language,
+            row.country,
+            row.organisation_id or 0,
+            row.cases,
+            row.escalations,
+            row.referrals,
+            row.partner_confirmed,
+            row.statuses,
+            row.declines,
+            row.follow_ups,
+            row.unanswered,
+            row.waiting,
+            row.longest_wait,
             row.histograms,
         )  # fmt: skip
         for row in DailyRollup.objects.all()
