@@ -208,7 +208,8 @@ def unseal(token: str, *, context: str) -> str:
         plain = AESGCM(data_key(key_id)).decrypt(nonce, sealed, context.encode())
     except InvalidTag:
         raise DecryptionError(
-            "Stored data does not decrypt with its data key (altered, or moved from another field)."
+            "Stored data does not decrypt with its data key (altered, or moved from "
+            "another field)."
         ) from None
     return plain.decode("utf-8")
 

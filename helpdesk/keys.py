@@ -97,3 +97,4 @@ def rotate_all_keys(*, batch_size: int = 500) -> dict[str, int]:
         canary.save(update_fields=["value"])
     counts[EncryptionCanary._meta.label] = int(canary is not None)
     return counts
+

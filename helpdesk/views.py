@@ -680,8 +680,7 @@ def referral_new(request: HttpRequest, reference: str) -> HttpResponse:
         "form": form,
         "template": template,
         # A template's message is written once the volunteer said whether the person agreed.
-        "ask_consent": template is not None
-        and request.method != "POST"
+        "ask_consent": template is not None and request.method != "POST"
         and request.GET.get("consent") not in ("yes", "no"),
         "country_name": countries.name(case.country) or case.country,
     }

@@ -9,7 +9,7 @@ from helpdesk.models import Case
 class Command(BaseCommand):
     help = (
         "Whether a case's data key still exists in the key store: for a coordinator "
-        'answering "is it really gone?". Prints no content and no key.'
+        "answering \"is it really gone?\". Prints no content and no key."
     )
 
     def add_arguments(self, parser) -> None:
