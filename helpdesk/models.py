@@ -1482,11 +1482,6 @@ class RollupChangeQuerySet(models.QuerySet):
         days = {timezone.localdate(moment) for moment in moments if moment is not None}
         self.bulk_create([RollupChange(day=day) for day in sorted(days)])
 
-    def mark_cases(self, case_ids) -> None:
-        """The days these cases came in, in one query (routing's batches)."""
-        days = Case.objects.filter(pk__in=case_ids).dates("created_at", "day")
-        self.bulk_create([RollupChange(day=day) for day in days])
-
 
 class RollupChange(models.Model):
     """A day whose rollups are out of date (see RollupChangeQuerySet.mark)."""
