@@ -1,0 +1,109 @@
+"""Time the reports' daily rollups on the seeded database (bench/seed.py): a full
+rebuild, the refresh of one changed day, and every report page cold and warm in-process
+under several filters (no cache is left between them: each request reads the rollups).
+
+    BENCH_DATABASE=haven_bench .venv/bin/python bench/rollups.py [--no-rebuild]
+
+Prints a Markdown table; nothing here is part of the test suite."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import environment  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-rebuild", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5, help="warm requests per page")
+    args = parser.parse_args()
+    environment.apply()
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.run import staff_session
+    from helpdesk import rollups
+    from helpdesk.models import Case, DailyRollup, Referral, RollupChange, User
+    from helpdesk.roles import Role
+    from resources.models import Need, Organisation
+
+    print(
+        f"{Case.objects.count():,} cases, {Referral.objects.count():,} referrals "
+        f"in {environment.DATABASE}"
+    )
+    if not args.no_rebuild:
+        started = time.perf_counter()
+        rows = rollups.rebuild()
+        print(f"| full rebuild | {time.perf_counter() - started:.1f} s | {rows:,} rows |")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE helpdesk_dailyrollup")
+    busiest = (
+        DailyRollup.objects.filter(organisation__isnull=True).order_by("-cases").first().day
+    )
+    for label, day in (("the busiest day", busiest), ("today", date.today())):
+        RollupChange.objects.create(day=day)
+        started = time.perf_counter()
+        rollups.refresh_changed()
+        print(f"| refresh of {label} | {1000 * (time.perf_counter() - started):.0f} ms | |")
+
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")
+    client.cookies[settings.SESSION_COOKIE_NAME] = staff_session(
+        User.objects.get(role=Role.COORDINATOR)
+    )
+    two_years = (date.today() - timedelta(days=729)).isoformat()
+    organisation = Organisation.objects.order_by("pk").first().slug
+    need = Need.objects.order_by("pk").first().slug
+    pages = [
+        ("referral review, 90 days", "/desk/reports/referrals/"),
+        ("referral review, 2 years", f"/desk/reports/referrals/?start={two_years}"),
+        (
+            "referral review, 2 years, organisation",
+            f"/desk/reports/referrals/?start={two_years}&organisation={organisation}",
+        ),
+        (
+            "referral review, 2 years, need+country+language",
+            f"/desk/reports/referrals/?start={two_years}&need={need}&country=SY&language=ar",
+        ),
+        ("referral review CSV, 2 years", f"/desk/reports/referrals.csv?start={two_years}"),
+        ("desk health, 90 days", "/desk/reports/health/"),
+        ("desk health, 2 years", f"/desk/reports/health/?start={two_years}"),
+        (
+            "drill-down, 2 years, sent",
+            f"/desk/reports/referrals/cases/?start={two_years}&status=sent",
+        ),
+    ]
+    print("| page | SQL | cold (first) | warm median | warm max |")
+    print("|---|---|---|---|---|")
+    for name, path in pages:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        cold = 1000 * (time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+        warm = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            client.get(path)
+            warm.append(1000 * (time.perf_counter() - started))
+        print(
+            f"| {name} | {len(captured)} | {cold:.0f} ms | {statistics.median(warm):.0f} ms "
+            f"| {max(warm):.0f} ms |"
+        )
+
+
+if __name__ == "__main__":
+    main()
