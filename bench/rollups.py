@@ -29,6 +29,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -38,6 +39,7 @@ def main() -> None:
     from helpdesk.roles import Role
     from resources.models import Need, Organisation
 
+    call_command("collectstatic", verbosity=0, interactive=False)
     print(
         f"{Case.objects.count():,} cases, {Referral.objects.count():,} referrals "
         f"in {environment.DATABASE}"

@@ -1433,14 +1433,24 @@ class PartnerLinkOpening(models.Model):
 
 
 class DailyRollup(models.Model):
-    """The anonymous figures of one day for one need × first language × country ×
-    organisation. A row without an organisation counts the cases submitted that day
-    (and the escalations that happened that day); a row with one counts the referrals
-    drafted that day to it. Maps are sparse JSON objects; histograms map a bucket
-    (helpdesk/rollups.py) to a count, so medians come from them within a stated bound."""
+    """The anonymous figures of one day (or one month: the sum of its days) for one
+    need × first language × country × organisation. A row without an organisation
+    counts the cases that came in (and the escalations that happened) then; a row with
+    one counts the referrals drafted then to it. Besides each exact combination, rows
+    with ALL in place of need (None), language or country ("*") add up every value, so
+    a report under any filters reads a few hundred rows (helpdesk/rollups.py). Maps are
+    sparse JSON objects; histograms map a bucket to a count, so medians come from them
+    within a stated bound."""
 
-    day = models.DateField()
-    need = models.ForeignKey("resources.Need", on_delete=models.CASCADE, related_name="+")
+    class Span(models.TextChoices):
+        DAY = "day", _("day")
+        MONTH = "month", _("month")
+
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
+    day = models.DateField()  # the day, or the month's first day
+    need = models.ForeignKey(
+        "resources.Need", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     language = models.CharField(max_length=12, blank=True)  # the person's first language
     country = models.CharField(max_length=2, blank=True)
     organisation = models.ForeignKey(
@@ -1461,17 +1471,15 @@ class DailyRollup(models.Model):
     unanswered = models.JSONField(default=dict)
     # Cases still waiting for a volunteer: the minute they came in (epoch) → count.
     waiting = models.JSONField(default=dict)
-    # The longest finished wait for a volunteer, in seconds.
-    longest_wait = models.PositiveIntegerField(null=True)
     # Name → {bucket: count}: the cases' "to_volunteer", "to_first_answer" and "waited";
     # the referrals' "to_answer", "to_outcome" and "to_partner_answer".
     histograms = models.JSONField(default=dict)
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="daily_rollup_day")]
+        indexes = [models.Index(fields=["span", "day"], name="daily_rollup_span_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.need_id} {self.language} {self.country} {self.organisation_id}"
+        return f"{self.span} {self.day} {self.need_id} {self.language} {self.country}"
 
 
 class RollupChangeQuerySet(models.QuerySet):

@@ -194,20 +194,21 @@ def overdue_follow_up(today: date) -> Q:
     return Q(status__in=OPEN, follow_up_on__lt=today)
 
 
-def rollups_in_period(*, start: date, end: date, organisation=None, need=None, country=None,
-                      language=None) -> QuerySet[DailyRollup]:  # fmt: skip
-    """The referrals' rollup rows of the period under the same filters as
-    referrals_in_period."""
-    rows = DailyRollup.objects.filter(day__gte=start, day__lte=end, organisation__isnull=False)
+def rollups_in_period(
+    *, start: date, end: date, organisation=None, need=None, country=None, language=None
+) -> QuerySet[DailyRollup]:
+    """The referrals' rollup rows that add up to the period under the same filters as
+    referrals_in_period: a filter's value, or the rows counting every value."""
+    code = getattr(language, "code", language)
+    rows = DailyRollup.objects.filter(
+        rollups.in_period(start, end),
+        organisation__isnull=False,
+        language=code or rollups.ALL,
+        country=country.upper() if country else rollups.ALL,
+    )
     if organisation is not None:
         rows = rows.filter(organisation=organisation)
-    if need is not None:
-        rows = rows.filter(need=need)
-    if country:
-        rows = rows.filter(country=country.upper())
-    if language:
-        rows = rows.filter(language=getattr(language, "code", language))
-    return rows
+    return rows.filter(need=need) if need is not None else rows.filter(need__isnull=True)
 
 
 class Tally:
@@ -387,25 +388,25 @@ class Waits:
         self.cases = 0
         self.waited: dict = {}
         self.waiting: dict[str, int] = {}
-        self.longest: int | None = None
 
     def pool_wait(self, language: str, need: str, now: datetime) -> PoolWait:
         """A case still waiting has waited until now, reckoned from the minute it came
-        in (so up to a minute more than it did)."""
+        in (so up to a minute more than it did); the longest wait is the longest of
+        theirs, or the middle of the finished waits' highest bucket."""
         waits = dict(self.waited)
-        longest = self.longest
+        longest = rollups.longest(self.waited)
         for minute, count in self.waiting.items():
-            waited = now.timestamp() - int(minute) * 60
-            key = str(rollups.bucket(max(waited, 0)))
+            waited = timedelta(seconds=max(now.timestamp() - int(minute) * 60, 0))
+            key = str(rollups.bucket(waited.total_seconds()))
             waits[key] = waits.get(key, 0) + count
-            longest = max(longest or 0, int(waited))
+            longest = max(longest or waited, waited)
         return PoolWait(
             language=language,
             need=need,
             cases=self.cases,
             still_waiting=sum(self.waiting.values()),
             median_wait=rollups.median(waits),
-            longest_wait=None if longest is None else timedelta(seconds=longest),
+            longest_wait=longest,
         )
 
 
@@ -415,31 +416,33 @@ def desk_health(*, start: date, end: date) -> DeskHealth:
     need_names = dict(Need.objects.values_list("pk", "name"))
     weeks = {week: WeekRow(week, 0, {}, {}) for week in iso_weeks(start, end)}
     needs, languages = set(), set()
-    waits: dict[tuple[str, str], Waits] = defaultdict(Waits)
-    to_volunteer, to_first_answer = {}, {}
-    rows = DailyRollup.objects.filter(
-        day__gte=start, day__lte=end, organisation__isnull=True
-    ).values_list(
-        "day", "need_id", "language", "cases", "escalations", "waiting", "longest_wait",
-        "histograms",
-    )  # fmt: skip
-    for day, need_id, language, cases, escalations, waiting, longest, histograms in rows:
+    cases = DailyRollup.objects.filter(organisation__isnull=True, country=rollups.ALL)
+    # The weeks from the day rows' counts alone (no histogram is read for them)...
+    counted = cases.filter(span=rollups.DAY, day__gte=start, day__lte=end).values_list(
+        "day", "need_id", "language", "cases", "escalations"
+    )
+    for day, need_id, language, count, escalations in counted:
         week = weeks[iso_week(day)]
         week.escalations += escalations
-        if not cases:
+        if not count:
             continue
         need, language = need_names[need_id], language or "?"
         needs.add(need)
         languages.add(language)
-        week.cases += cases
-        week.by_need[need] = week.by_need.get(need, 0) + cases
-        week.by_language[language] = week.by_language.get(language, 0) + cases
-        group = waits[(language, need)]
-        group.cases += cases
+        week.cases += count
+        week.by_need[need] = week.by_need.get(need, 0) + count
+        week.by_language[language] = week.by_language.get(language, 0) + count
+    # ...the times from the months' rows and those of the days around them.
+    waits: dict[tuple[str, str], Waits] = defaultdict(Waits)
+    to_volunteer, to_first_answer = {}, {}
+    timed = cases.filter(rollups.in_period(start, end), cases__gt=0).values_list(
+        "need_id", "language", "cases", "waiting", "histograms"
+    )
+    for need_id, language, count, waiting, histograms in timed:
+        group = waits[(language or "?", need_names[need_id])]
+        group.cases += count
         rollups.merge(group.waited, histograms.get("waited", {}))
         rollups.merge(group.waiting, waiting)
-        if longest is not None:
-            group.longest = max(group.longest or 0, longest)
         rollups.merge(to_volunteer, histograms.get("to_volunteer", {}))
         rollups.merge(to_first_answer, histograms.get("to_first_answer", {}))
     pool_waits = [group.pool_wait(*key, now) for key, group in waits.items()]

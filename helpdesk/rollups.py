@@ -16,8 +16,10 @@ waiting) is kept by date, and reckoned when read."""
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
+from itertools import product
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -84,14 +86,79 @@ def median(histogram: dict) -> timedelta | None:
     return timedelta(seconds=(bucket_seconds(found[0]) + bucket_seconds(found[1])) / 2)
 
 
-def add_time(row: DailyRollup, name: str, duration: timedelta) -> None:
+def longest(histogram: dict) -> timedelta | None:
+    """The longest time of a histogram: the middle of its highest bucket."""
+    top = max((int(index) for index, count in histogram.items() if count), default=None)
+    return None if top is None else timedelta(seconds=bucket_seconds(top))
+
+
+def add_time(figures: Figures, name: str, duration: timedelta) -> None:
     key = str(bucket(max(duration.total_seconds(), 0)))
-    histogram = row.histograms.setdefault(name, {})
+    histogram = figures.histograms.setdefault(name, {})
     histogram[key] = histogram.get(key, 0) + 1
 
 
 def count(counts: dict, key: str) -> None:
     counts[key] = counts.get(key, 0) + 1
+
+
+def add_counts(into: dict, counts: dict, sign: int) -> None:
+    """Add (or take away) counts, forgetting those that reach zero."""
+    for key, value in counts.items():
+        total = into.get(key, 0) + sign * value
+        if total:
+            into[key] = total
+        else:
+            into.pop(key, None)
+
+
+class Figures:
+    """What one rollup row holds, to add up and take away (a month row is the sum of
+    its days' rows)."""
+
+    COUNTS = ("cases", "escalations", "referrals", "partner_confirmed")
+    MAPS = ("statuses", "declines", "follow_ups", "unanswered", "waiting")
+    __slots__ = (*COUNTS, *MAPS, "histograms")
+
+    def __init__(self) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, 0)
+        for name in self.MAPS:
+            setattr(self, name, {})
+        self.histograms: dict[str, dict] = {}
+
+    def add(self, other: Figures, sign: int = 1) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+        for name in self.MAPS:
+            add_counts(getattr(self, name), getattr(other, name), sign)
+        for name, histogram in other.histograms.items():
+            mine = self.histograms.setdefault(name, {})
+            add_counts(mine, histogram, sign)
+            if not mine:
+                del self.histograms[name]
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in (*self.COUNTS, *self.MAPS, "histograms"))
+
+    @classmethod
+    def of(cls, row: DailyRollup) -> Figures:
+        figures = cls()
+        for name in (*cls.COUNTS, *cls.MAPS, "histograms"):
+            setattr(figures, name, getattr(row, name))
+        return figures
+
+    def row(self, key: Key) -> DailyRollup:
+        span, day, need_id, language, country, organisation_id = key
+        return DailyRollup(
+            span=span,
+            day=day,
+            need_id=need_id,
+            language=language,
+            country=country,
+            organisation_id=organisation_id,
+            **{name: getattr(self, name) for name in (*self.COUNTS, *self.MAPS, "histograms")},
+        )
 
 
 # Days -------------------------------------------------------------------------------------
@@ -134,52 +201,65 @@ def within(field: str, days: set[date] | None) -> Q:
 
 # Computing the rows -------------------------------------------------------------------------
 
-Key = tuple[date, int, str, str, int | None]
+DAY, MONTH = DailyRollup.Span.DAY, DailyRollup.Span.MONTH
+ALL = "*"  # every language, or every country (every need: None)
+# (span, day, need, language, country, organisation): organisation None for cases.
+Key = tuple[str, date, int | None, str, str, int | None]
+# The combinations each case and each referral is counted under: the exact one and
+# those a report reads. Cases: with and without their country (desk health has no
+# country filter). Referrals: every way to leave need, language or country out, so
+# the review under any of its filters reads only the rows of that filter.
+CASE_LEVELS = ((True, True, True), (True, True, False))
+REFERRAL_LEVELS = tuple(product((True, False), repeat=3))
 
 
-def row_for(rows: dict[Key, DailyRollup], key: Key) -> DailyRollup:
-    row = rows.get(key)
-    if row is None:
-        day, need_id, language, country, organisation_id = key
-        row = rows[key] = DailyRollup(
-            day=day,
-            need_id=need_id,
-            language=language,
-            country=country,
-            organisation_id=organisation_id,
-            statuses={},
-            declines={},
-            follow_ups={},
-            unanswered={},
-            waiting={},
-            histograms={},
+def keys(day: date, need_id, language, country, organisation_id, levels) -> list[Key]:
+    return [
+        (
+            DAY,
+            day,
+            need_id if by_need else None,
+            (language or "") if by_language else ALL,
+            country if by_country else ALL,
+            organisation_id,
         )
-    return row
+        for by_need, by_language, by_country in levels
+    ]
+
+
+def count_in(rows: dict[Key, Figures], where: list[Key], figures: Figures) -> None:
+    for key in where:
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Figures()
+        row.add(figures)
 
 
 def add_case(rows, *, created, need_id, language, country, status, assigned, responded, closed):
     """One case, on the day it came in. It waited for a volunteer until its first
     assignment; closed before anyone took it, until then; else it is still waiting."""
-    row = row_for(rows, (timezone.localdate(created), need_id, language or "", country, None))
-    row.cases += 1
-    count(row.statuses, status)
+    figures = Figures()
+    figures.cases = 1
+    figures.statuses[status] = 1
     if assigned is not None:
-        add_time(row, "to_volunteer", assigned - created)
+        add_time(figures, "to_volunteer", assigned - created)
     if responded is not None:
-        add_time(row, "to_first_answer", responded - created)
+        add_time(figures, "to_first_answer", responded - created)
     waited_until = assigned or closed
     if waited_until is None:
-        count(row.waiting, str(int(created.timestamp()) // 60))
+        count(figures.waiting, str(int(created.timestamp()) // 60))
     else:
-        waited = max(int((waited_until - created).total_seconds()), 0)
-        add_time(row, "waited", waited_until - created)
-        row.longest_wait = max(row.longest_wait or 0, waited)
+        add_time(figures, "waited", waited_until - created)
+    day = timezone.localdate(created)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
 
 
 def add_escalation(rows, *, escalated, need_id, language, country) -> None:
     """An escalation counts on the day it happened."""
-    key = (timezone.localdate(escalated), need_id, language or "", country, None)
-    row_for(rows, key).escalations += 1
+    figures = Figures()
+    figures.escalations = 1
+    day = timezone.localdate(escalated)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
 
 
 def add_referral(
@@ -201,31 +281,41 @@ def add_referral(
 ) -> None:
     """One referral, on the day it was drafted, under its case's need, first language
     and country. Times run from sending."""
-    key = (timezone.localdate(created), need_id, language or "", country, organisation_id)
-    row = row_for(rows, key)
-    row.referrals += 1
-    count(row.statuses, status)
+    figures = Figures()
+    figures.referrals = 1
+    figures.statuses[status] = 1
     if status in PARTNER_OUTCOMES and partner_outcome:
-        row.partner_confirmed += 1
+        figures.partner_confirmed = 1
     if status == S.DECLINED:
-        count(row.declines, failure_reason or Referral.FailureReason.OTHER)
+        count(figures.declines, failure_reason or Referral.FailureReason.OTHER)
     if status in OPEN_REFERRAL and follow_up_on is not None:
-        count(row.follow_ups, follow_up_on.isoformat())
-    if sent is None:
-        return
-    if status == S.SENT and first_answer is None:
-        count(row.unanswered, timezone.localdate(sent).isoformat())
-    if first_answer is not None:
-        add_time(row, "to_answer", first_answer - sent)
-    if outcome is not None:
-        add_time(row, "to_outcome", outcome - sent)
-    if partner_answer is not None:
-        add_time(row, "to_partner_answer", partner_answer - sent)
+        count(figures.follow_ups, follow_up_on.isoformat())
+    if sent is not None:
+        if status == S.SENT and first_answer is None:
+            count(figures.unanswered, timezone.localdate(sent).isoformat())
+        if first_answer is not None:
+            add_time(figures, "to_answer", first_answer - sent)
+        if outcome is not None:
+            add_time(figures, "to_outcome", outcome - sent)
+        if partner_answer is not None:
+            add_time(figures, "to_partner_answer", partner_answer - sent)
+    day = timezone.localdate(created)
+    where = keys(day, need_id, language, country, organisation_id, REFERRAL_LEVELS)
+    count_in(rows, where, figures)
 
 
-def compute(days: set[date] | None) -> list[DailyRollup]:
+def month_key(key: Key) -> Key:
+    _span, day, *rest = key
+    return (MONTH, day.replace(day=1), *rest)
+
+
+def key_of(row: DailyRollup) -> Key:
+    return (row.span, row.day, row.need_id, row.language, row.country, row.organisation_id)
+
+
+def compute(days: set[date] | None) -> dict[Key, Figures]:
     """The rows of these days (None: of every day), from the cases and referrals."""
-    rows: dict[Key, DailyRollup] = {}
+    rows: dict[Key, Figures] = {}
     first_assigned = Assignment.objects.filter(case=OuterRef("pk")).order_by("assigned_at")
     cases = (
         Case.objects.filter(within("created_at", days))
@@ -314,7 +404,7 @@ def compute(days: set[date] | None) -> list[DailyRollup]:
             partner_answer=partner_answer,
             partner_outcome=partner_outcome,
         )
-    return list(rows.values())
+    return rows
 
 
 # Writing them -------------------------------------------------------------------------------
@@ -334,16 +424,44 @@ def take_lock(*, wait: bool) -> bool:
         return cursor.fetchone()[0]
 
 
-def replace(days: set[date] | None) -> int:
-    """Recompute these days' rows (None: every day) and put them in place of the old
-    ones; inside the caller's transaction and lock. Returns how many rows."""
-    rows = compute(days)
-    old = DailyRollup.objects.all()
-    if days is not None:
-        old = old.filter(day__in=days)
-    old.delete()
-    DailyRollup.objects.bulk_create(rows, batch_size=BATCH)
-    return len(rows)
+def insert(rows: dict[Key, Figures]) -> None:
+    DailyRollup.objects.bulk_create(
+        (figures.row(key) for key, figures in rows.items()), batch_size=BATCH
+    )
+
+
+def replace(days: set[date]) -> int:
+    """Recompute these days' rows and put them in place of the old ones, and carry the
+    difference into their months' rows; inside the caller's transaction and lock.
+    Returns how many day rows there are now."""
+    new = compute(days)
+    old_rows = DailyRollup.objects.filter(span=DAY, day__in=days)
+    change: dict[Key, Figures] = defaultdict(Figures)
+    for key, figures in new.items():
+        change[month_key(key)].add(figures)
+    for row in old_rows:
+        change[month_key(key_of(row))].add(Figures.of(row), -1)
+    old_rows.delete()
+    insert(new)
+    months = {key[1] for key in change}
+    kept, emptied = [], []
+    for row in DailyRollup.objects.filter(span=MONTH, day__in=months):
+        difference = change.pop(key_of(row), None)
+        if difference is None:
+            continue
+        figures = Figures.of(row)
+        figures.add(difference)
+        if figures.is_empty():
+            emptied.append(row.pk)
+        else:
+            kept.append(figures.row(key_of(row)))
+            kept[-1].pk = row.pk
+    DailyRollup.objects.filter(pk__in=emptied).delete()
+    DailyRollup.objects.bulk_update(
+        kept, [*Figures.COUNTS, *Figures.MAPS, "histograms"], batch_size=BATCH
+    )
+    insert({key: figures for key, figures in change.items() if not figures.is_empty()})
+    return len(new)
 
 
 def refresh_changed(*, wait: bool = True) -> int:
@@ -366,8 +484,39 @@ def refresh_changed(*, wait: bool = True) -> int:
 
 
 def rebuild() -> int:
-    """Recompute every day's rows; returns how many rows there are now."""
+    """Recompute every day's and month's rows; returns how many rows there are now."""
     with transaction.atomic():
         take_lock(wait=True)
         RollupChange.objects.all().delete()
-        return replace(None)
+        DailyRollup.objects.all().delete()
+        days = compute(None)
+        months: dict[Key, Figures] = defaultdict(Figures)
+        for key, figures in days.items():
+            months[month_key(key)].add(figures)
+        insert(days)
+        insert(months)
+        return len(days) + len(months)
+
+
+# Reading them ------------------------------------------------------------------------------
+
+
+def in_period(start: date, end: date) -> Q:
+    """The rows that add up to the days from `start` to `end`: the month rows of the
+    whole months inside, the day rows of the days around them."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    months = []
+    while True:
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if following - timedelta(days=1) > end:
+            break
+        months.append(first)
+        first = following
+    if not months:
+        return Q(span=DAY, day__gte=start, day__lte=end)
+    after = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (
+        Q(span=MONTH, day__in=months)
+        | Q(span=DAY, day__gte=start, day__lt=months[0])
+        | Q(span=DAY, day__gte=after, day__lte=end)
+    )

@@ -45,6 +45,12 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
+                (
+                    "span",
+                    models.CharField(
+                        choices=[("day", "day"), ("month", "month")], default="day", max_length=5
+                    ),
+                ),
                 ("day", models.DateField()),
                 ("language", models.CharField(blank=True, max_length=12)),
                 ("country", models.CharField(blank=True, max_length=2)),
@@ -57,11 +63,11 @@ class Migration(migrations.Migration):
                 ("follow_ups", models.JSONField(default=dict)),
                 ("unanswered", models.JSONField(default=dict)),
                 ("waiting", models.JSONField(default=dict)),
-                ("longest_wait", models.PositiveIntegerField(null=True)),
                 ("histograms", models.JSONField(default=dict)),
                 (
                     "need",
                     models.ForeignKey(
+                        null=True,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="resources.need",
@@ -78,7 +84,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "indexes": [models.Index(fields=["day"], name="daily_rollup_day")],
+                "indexes": [models.Index(fields=["span", "day"], name="daily_rollup_span_day")],
             },
         ),
         migrations.RunPython(mark_every_day, migrations.RunPython.noop),
