@@ -1476,7 +1476,12 @@ class DailyRollup(models.Model):
     histograms = models.JSONField(default=dict)
 
     class Meta:
-        indexes = [models.Index(fields=["span", "day"], name="daily_rollup_span_day")]
+        indexes = [
+            # A refresh: the rows of some days, and of their months.
+            models.Index(fields=["span", "day"], name="daily_rollup_span_day"),
+            # A report: the rows of one country (or ALL) and language (or ALL).
+            models.Index(fields=["span", "country", "language", "day"], name="daily_rollup_read"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.span} {self.day} {self.need_id} {self.language} {self.country}"

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -417,12 +418,15 @@ def desk_health(*, start: date, end: date) -> DeskHealth:
     weeks = {week: WeekRow(week, 0, {}, {}) for week in iso_weeks(start, end)}
     needs, languages = set(), set()
     cases = DailyRollup.objects.filter(organisation__isnull=True, country=rollups.ALL)
-    # The weeks from the day rows' counts alone (no histogram is read for them)...
-    counted = cases.filter(span=rollups.DAY, day__gte=start, day__lte=end).values_list(
-        "day", "need_id", "language", "cases", "escalations"
+    # The weeks from the day rows' counts alone, added up by the database...
+    counted = (
+        cases.filter(span=rollups.DAY, day__gte=start, day__lte=end)
+        .values_list(TruncWeek("day"), "need_id", "language")
+        .annotate(Sum("cases"), Sum("escalations"))
+        .order_by()
     )
-    for day, need_id, language, count, escalations in counted:
-        week = weeks[iso_week(day)]
+    for monday, need_id, language, count, escalations in counted:
+        week = weeks[iso_week(monday)]
         week.escalations += escalations
         if not count:
             continue

@@ -84,7 +84,12 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "indexes": [models.Index(fields=["span", "day"], name="daily_rollup_span_day")],
+                "indexes": [
+                    models.Index(fields=["span", "day"], name="daily_rollup_span_day"),
+                    models.Index(
+                        fields=["span", "country", "language", "day"], name="daily_rollup_read"
+                    ),
+                ],
             },
         ),
         migrations.RunPython(mark_every_day, migrations.RunPython.noop),
