@@ -24,6 +24,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-rebuild", action="store_true")
     parser.add_argument("--repeat", type=int, default=5, help="warm requests per page")
+    parser.add_argument(
+        "--wrk", type=int, default=0, metavar="PORT",
+        help="then load each page with wrk at 8 connections for 10 s (gunicorn on PORT)",
+    )  # fmt: skip
     args = parser.parse_args()
     environment.apply()
     import django
@@ -33,7 +37,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from bench.run import staff_session
+    from bench.run import staff_session, start_gunicorn, wait_until_idle, wrk
     from helpdesk import rollups
     from helpdesk.models import Case, DailyRollup, Referral, RollupChange, User
     from helpdesk.roles import Role
@@ -63,9 +67,8 @@ def main() -> None:
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")
-    client.cookies[settings.SESSION_COOKIE_NAME] = staff_session(
-        User.objects.get(role=Role.COORDINATOR)
-    )
+    session = staff_session(User.objects.get(role=Role.COORDINATOR))
+    client.cookies[settings.SESSION_COOKIE_NAME] = session
     two_years = (date.today() - timedelta(days=729)).isoformat()
     organisation = Organisation.objects.order_by("pk").first().slug
     need = Need.objects.order_by("pk").first().slug
@@ -105,6 +108,30 @@ def main() -> None:
             f"| {name} | {len(captured)} | {cold:.0f} ms | {statistics.median(warm):.0f} ms "
             f"| {max(warm):.0f} ms |"
         )
+
+    if not args.wrk:
+        return
+    import os
+    import signal
+
+    server = start_gunicorn(args.wrk, environment.bench_environment())
+    print("| page (wrk, 8 connections, 10 s) | req/s | p50 | p95 | p99 | errors |")
+    print("|---|---|---|---|---|---|")
+    try:
+        for name, path in pages:
+            url = f"http://127.0.0.1:{args.wrk}{path}"
+            page = {"session": session}
+            wrk(url, page, 8, 3)
+            wait_until_idle(args.wrk)
+            run = wrk(url, page, 8, 10)
+            print(
+                f"| {name} | {run['rps']:.0f} | {run['p50_ms']:.0f} ms | {run['p95_ms']:.0f} ms "
+                f"| {run['p99_ms']:.0f} ms | {run['errors'] + run['non_2xx_3xx']} |",
+                flush=True,
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=45)
 
 
 if __name__ == "__main__":

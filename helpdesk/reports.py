@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from helpdesk import rollups
 from helpdesk.models import Case, DailyRollup, Referral
@@ -286,7 +286,7 @@ def referral_review(
         start=start,
         end=end,
         organisations=organisations,
-        overall=overall.figures(_("All organisations"), today=today),
+        overall=overall.figures(gettext_lazy("All organisations"), today=today),
     )
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import product
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
@@ -45,6 +47,7 @@ FLOOR_SECONDS = 60  # bucket 0 holds everything under a minute
 MEDIAN_ERROR = math.sqrt(RATIO) - 1  # 4.9 %: a bucket's middle is this close to its ends
 BATCH = 5_000
 LOCK = 1_700_017  # the advisory lock of the rollups' writers (PostgreSQL)
+VERSION_KEY = "rollups:version"
 
 
 # Histograms -------------------------------------------------------------------------------
@@ -491,6 +494,23 @@ def replace(days: set[date]) -> int:
     return len(new)
 
 
+def version() -> str:
+    """A token that changes whenever rollups change (kept in the shared cache): what
+    a report's figures are kept under (report_views.figures_for)."""
+    token = cache.get(VERSION_KEY)
+    if token is None:
+        cache.add(VERSION_KEY, secrets.token_hex(8), None)
+        token = cache.get(VERSION_KEY, "")
+    return token
+
+
+def renew_version() -> None:
+    """At once, and again after commit (a report that read the old rows meanwhile is
+    not kept under the new token)."""
+    cache.set(VERSION_KEY, secrets.token_hex(8), None)
+    transaction.on_commit(lambda: cache.set(VERSION_KEY, secrets.token_hex(8), None))
+
+
 def refresh_changed(*, wait: bool = True) -> int:
     """Recompute the days marked as changed; what the beat task runs every minute and
     every report before it reads (without waiting: when another process is at it, the
@@ -504,6 +524,7 @@ def refresh_changed(*, wait: bool = True) -> int:
             return 0
         days = {day for _pk, day in changes}
         replace(days)
+        renew_version()
         marks = [pk for pk, _day in changes]
         for start in range(0, len(marks), 500):
             RollupChange.objects.filter(pk__in=marks[start : start + 500]).delete()
@@ -522,6 +543,7 @@ def rebuild() -> int:
             months[month_key(key)].add(figures)
         insert(days)
         insert(months)
+        renew_version()
         return len(days) + len(months)
 
 

@@ -16,6 +16,8 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpdesk import (
@@ -469,3 +471,24 @@ def test_the_command_and_the_beat_task_run_the_same_functions(desk, capsys):
     assert {row[1] for row in rows() if row[0] == "day"} == {T0.date(), T0.date() + DAY}
     rollups.rebuild()
     assert rows() == built
+
+
+def test_figures_are_kept_until_the_rollups_change(desk, coordinator_client, volunteer):
+    """Measured under load, computing the figures on every request cost several times
+    the target: they are kept under the rollups' version, which any change renews."""
+    query = {"start": START.isoformat(), "end": END.isoformat()}
+    url = reverse("report_health")
+
+    def health():
+        with at(T0 + 20 * DAY), CaptureQueriesContext(connection) as queries:
+            response = coordinator_client.get(url, query)
+        read = any("helpdesk_dailyrollup" in q["sql"] for q in queries.captured_queries)
+        return response.context["health"], read
+
+    first, read = health()
+    assert read
+    again, read = health()
+    assert not read and again.cases == first.cases
+    step(T0 + 20 * DAY, submit, need="leave", languages=("ar",), country="SY")
+    changed, read = health()
+    assert read and changed.cases == first.cases + 1
