@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -140,13 +140,18 @@ class DrillDownForm(ReferralFilterForm):
     )
 
 
-def figures_for(name: str, form: PeriodForm) -> Any:
-    """A report's figures for these filters, computed once per version of the rollups
-    (and per day: what is overdue changes at midnight). Nothing waits for another
-    request: two that miss at once both compute."""
+def report_key(name: str, form: PeriodForm) -> str:
+    """What a report's figures are kept under: the rollups' version (brought up to date
+    first), the day (what is overdue changes at midnight) and the filters."""
     rollups.refresh_changed(wait=False)
     today = timezone.localdate().isoformat()
-    key = f"reports:3:{name}:{rollups.version()}:{today}:{form.query()}"
+    return f"reports:3:{name}:{rollups.version()}:{today}:{form.query()}"
+
+
+def figures_for(name: str, form: PeriodForm, key: str | None = None) -> Any:
+    """A report's figures for these filters, computed once per version of the rollups.
+    Nothing waits for another request: two that miss at once both compute."""
+    key = key or report_key(name, form)
     figures = cache.get(key)
     if figures is None:
         figures = REPORTS[name][1](form)
@@ -199,14 +204,22 @@ def days(value: float | None) -> float | None:
 
 
 def report_page(request: HttpRequest, name: str, form, *, figures: str, draw) -> HttpResponse:
-    """A report's page: refused filters with their errors, else the figures, read from
-    the rollups, and their body; `draw(figures)` makes the body's context."""
+    """A report's page: refused filters with their errors, else the figures and their
+    drawn body, each kept under the rollups' version like the figures: drawing the
+    two-year tables costs more than computing them (bench/results/rollups.md). The body
+    holds nothing of the coordinator (the filters are a GET form, without a token)."""
     template = f"helpdesk/reports/{name}.html"
     if not form.is_valid():
         context = {"form": form, "body": refused_body(name, form)}
         return render(request, template, context, status=400)
-    computed = figures_for(name, form)
-    body = drawn_body(name, form, draw(computed), open_filters=bool(request.GET))
+    key = report_key(name, form)
+    computed = figures_for(name, form, key)
+    open_filters = bool(request.GET)
+    body_key = f"{key}:body:{translation.get_language()}:{int(open_filters)}"
+    body = cache.get(body_key)
+    if body is None:
+        body = drawn_body(name, form, draw(computed), open_filters=open_filters)
+        cache.set(body_key, body, FRESH_SECONDS)
     return render(request, template, {"form": form, figures: computed, "body": body})
 
 
