@@ -436,6 +436,13 @@ def take_lock(*, wait: bool) -> bool:
         return cursor.fetchone()[0]
 
 
+def remove(rows: QuerySet) -> None:
+    """One DELETE. QuerySet.delete() would load every row first, to send the delete
+    signals that resources/cache.py listens to for every model (41 s of a 48 s rebuild
+    at 100,000 cases); nothing listens for these rows."""
+    rows._raw_delete(rows.db)
+
+
 def insert(rows: dict[Key, Figures]) -> None:
     """New rows; on PostgreSQL by COPY, which a rebuild's hundreds of thousands of rows
     need (making a model instance of each costs more than computing it)."""
@@ -475,7 +482,7 @@ def replace(days: set[date]) -> int:
         change[month_key(key)].add(figures)
     for _pk, key, figures in stored(old_rows):
         change[month_key(key)].add(figures, -1)
-    old_rows.delete()
+    remove(old_rows)
     insert(new)
     months = {key[1] for key in change}
     # The months' rows that change are taken out and put back with the difference
@@ -488,7 +495,7 @@ def replace(days: set[date]) -> int:
             figures.add(difference)
             changed[key] = figures
     for start in range(0, len(gone), BATCH):
-        DailyRollup.objects.filter(pk__in=gone[start : start + BATCH]).delete()
+        remove(DailyRollup.objects.filter(pk__in=gone[start : start + BATCH]))
     changed.update(change)
     insert({key: figures for key, figures in changed.items() if not figures.is_empty()})
     return len(new)
@@ -527,7 +534,7 @@ def refresh_changed(*, wait: bool = True) -> int:
         renew_version()
         marks = [pk for pk, _day in changes]
         for start in range(0, len(marks), 500):
-            RollupChange.objects.filter(pk__in=marks[start : start + 500]).delete()
+            remove(RollupChange.objects.filter(pk__in=marks[start : start + 500]))
     return len(days)
 
 
@@ -535,8 +542,8 @@ def rebuild() -> int:
     """Recompute every day's and month's rows; returns how many rows there are now."""
     with transaction.atomic():
         take_lock(wait=True)
-        RollupChange.objects.all().delete()
-        DailyRollup.objects.all().delete()
+        remove(RollupChange.objects.all())
+        remove(DailyRollup.objects.all())
         days = compute(None)
         months: dict[Key, Figures] = defaultdict(Figures)
         for key, figures in days.items():
