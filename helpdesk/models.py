@@ -1481,6 +1481,12 @@ class DailyRollup(models.Model):
             models.Index(fields=["span", "day"], name="daily_rollup_span_day"),
             # A report: the rows of one country (or ALL) and language (or ALL).
             models.Index(fields=["span", "country", "language", "day"], name="daily_rollup_read"),
+            # Desk health: the cases' rows, without the referrals' many rows for ALL.
+            models.Index(
+                fields=["span", "country", "day"],
+                condition=models.Q(organisation__isnull=True),
+                name="daily_rollup_cases",
+            ),
         ]
 
     def __str__(self) -> str:

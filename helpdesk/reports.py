@@ -396,10 +396,10 @@ class Waits:
         theirs, or the middle of the finished waits' highest bucket."""
         waits = dict(self.waited)
         longest = rollups.longest(self.waited)
-        for minute, count in self.waiting.items():
-            waited = timedelta(seconds=max(now.timestamp() - int(minute) * 60, 0))
-            key = str(rollups.bucket(waited.total_seconds()))
-            waits[key] = waits.get(key, 0) + count
+        rollups.add_waits(waits, self.waiting, now)
+        if self.waiting:
+            oldest = min(int(minute) for minute in self.waiting)
+            waited = timedelta(seconds=max(now.timestamp() - oldest * 60, 0))
             longest = max(longest or waited, waited)
         return PoolWait(
             language=language,

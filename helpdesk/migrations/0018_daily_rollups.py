@@ -89,6 +89,11 @@ class Migration(migrations.Migration):
                     models.Index(
                         fields=["span", "country", "language", "day"], name="daily_rollup_read"
                     ),
+                    models.Index(
+                        condition=models.Q(("organisation__isnull", True)),
+                        fields=["span", "country", "day"],
+                        name="daily_rollup_cases",
+                    ),
                 ],
             },
         ),

@@ -492,3 +492,18 @@ def test_figures_are_kept_until_the_rollups_change(desk, coordinator_client, vol
     step(T0 + 20 * DAY, submit, need="leave", languages=("ar",), country="SY")
     changed, read = health()
     assert read and changed.cases == first.cases + 1
+
+
+def test_waits_still_running_fall_in_the_buckets_of_their_length():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    rng = random.Random(3)
+    minute = int(now.timestamp()) // 60
+    waiting = {str(minute - rng.randint(0, 2_000_000)): rng.randint(1, 3) for _ in range(3000)}
+    waiting[str(minute)] = 1  # came in this minute
+    histogram: dict[str, int] = {}
+    rollups.add_waits(histogram, waiting, now)
+    expected: dict[str, int] = {}
+    for came, count in waiting.items():
+        key = str(rollups.bucket(max(now.timestamp() - int(came) * 60, 0)))
+        expected[key] = expected.get(key, 0) + count
+    assert histogram == expected
