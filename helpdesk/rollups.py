@@ -1,11 +1,17 @@
 """Daily rollups: the anonymous figures the reports read, one row per day × need ×
 first language × country × organisation (models.DailyRollup), never the case table.
 
+Each case and referral is also counted in rows with ALL in place of need, language or
+country (so a report under any filters reads only its own rows), and every day's rows
+add up into month rows (so a long period reads its whole months from them).
+
 A day's rows are recomputed from the cases and referrals behind them, all at once
-(deleted and inserted in one transaction), so doing it twice does no harm. Saving what
-the rollups read of a case or a referral marks its day (models.RollupChange); a beat task
-every minute and every report, before it reads, recompute the marked days
-(`refresh_changed`). `rebuild` recomputes every day (`manage.py rebuild_rollups`).
+(deleted and inserted in one transaction), and the difference carried into its month's
+rows, so doing it twice does no harm. Saving what the rollups read of a case or a
+referral marks its day (models.RollupChange); a beat task every minute and every
+report, before it reads, recompute the marked days (`refresh_changed`) and renew the
+`version` reports keep their figures under. `rebuild` recomputes every day
+(`manage.py rebuild_rollups`).
 
 Counts are exact. Times (to a volunteer, to an answer, to an outcome) are kept as
 histograms with buckets RATIO wide, so a median read from them is within MEDIAN_ERROR of
