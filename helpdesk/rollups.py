@@ -54,6 +54,9 @@ MEDIAN_ERROR = math.sqrt(RATIO) - 1  # 4.9 %: a bucket's middle is this close to
 BATCH = 5_000
 LOCK = 1_700_017  # the advisory lock of the rollups' writers (PostgreSQL)
 VERSION_KEY = "rollups:version"
+# The most changed days a report recomputes before it reads (a few seconds at a million
+# cases); more are left to the beat task and `manage.py rebuild_rollups`.
+LIVE_DAYS = 31
 
 
 # Histograms -------------------------------------------------------------------------------
@@ -555,18 +558,20 @@ def renew_version() -> None:
     transaction.on_commit(lambda: cache.set(VERSION_KEY, secrets.token_hex(8), None))
 
 
-def refresh_changed(*, wait: bool = True) -> int:
+def refresh_changed(*, wait: bool = True, most: int | None = None) -> int:
     """Recompute the days marked as changed; what the beat task runs every minute and
     every report before it reads (without waiting: when another process is at it, the
-    report reads what is there). A change committed meanwhile keeps its own mark for
-    the next refresh. Returns how many days were recomputed."""
+    report reads what is there; nor when more than `most` days are marked, as after an
+    upgrade: that is the beat's or the command's work, not a request's). A change
+    committed meanwhile keeps its own mark for the next refresh. Returns how many days
+    were recomputed."""
     with transaction.atomic():
         if not take_lock(wait=wait):
             return 0
         changes = list(RollupChange.objects.values_list("pk", "day"))
-        if not changes:
-            return 0
         days = {day for _pk, day in changes}
+        if not days or (most is not None and len(days) > most):
+            return 0
         replace(days)
         renew_version()
         marks = [pk for pk, _day in changes]

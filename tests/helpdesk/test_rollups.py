@@ -507,3 +507,16 @@ def test_waits_still_running_fall_in_the_buckets_of_their_length():
         key = str(rollups.bucket(max(now.timestamp() - int(came) * 60, 0)))
         expected[key] = expected.get(key, 0) + count
     assert histogram == expected
+
+
+def test_a_report_leaves_a_backlog_of_days_to_the_beat(desk):
+    """After an upgrade (migration 0018 marks every day) a request does not recompute
+    months of rollups: the beat task and the command do."""
+    rollups.rebuild()
+    many = [T0 - n * DAY for n in range(rollups.LIVE_DAYS + 1)]
+    RollupChange.objects.mark(*many)
+    with at(T0 + 20 * DAY):
+        reports.desk_health(start=START, end=END)
+    assert RollupChange.objects.count() == len(many)
+    assert tasks.refresh_rollups() == len(many)
+    assert not RollupChange.objects.exists()
