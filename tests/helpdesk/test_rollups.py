@@ -520,3 +520,22 @@ def test_a_report_leaves_a_backlog_of_days_to_the_beat(desk):
     assert RollupChange.objects.count() == len(many)
     assert tasks.refresh_rollups() == len(many)
     assert not RollupChange.objects.exists()
+
+
+def test_every_report_and_filter_reads_rollups_only(desk):
+    rollups.refresh_changed()
+    filters = [
+        {},
+        {"organisation": desk["partner"]},
+        {"need": Need.objects.get(slug="leave")},
+        {"country": "BE", "language": "fa"},
+    ]
+    with at(T0 + 20 * DAY), CaptureQueriesContext(connection) as queries:
+        for chosen in filters:
+            reports.referral_review(start=START, end=END, **chosen)
+        reports.desk_health(start=START, end=END)
+        reports.desk_health(start=START, end=START + 60 * DAY)
+    tables = " ".join(q["sql"] for q in queries.captured_queries)
+    assert '"helpdesk_dailyrollup"' in tables
+    for source in ('"helpdesk_case"', '"helpdesk_referral"', '"helpdesk_assignment"'):
+        assert source not in tables
