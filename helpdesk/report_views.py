@@ -143,7 +143,7 @@ class DrillDownForm(ReferralFilterForm):
 def report_key(name: str, form: PeriodForm) -> str:
     """What a report's figures are kept under: the rollups' version (brought up to date
     first), the day (what is overdue changes at midnight) and the filters."""
-    rollups.refresh_changed(wait=False, most=rollups.LIVE_DAYS)
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
     today = timezone.localdate().isoformat()
     return f"reports:3:{name}:{rollups.version()}:{today}:{form.query()}"
 

@@ -252,7 +252,7 @@ class Tally:
 def referral_review(
     *, start: date, end: date, organisation=None, need=None, country=None, language=None
 ) -> ReferralReview:
-    rollups.refresh_changed(wait=False, most=rollups.LIVE_DAYS)
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
     rows = rollups_in_period(
         start=start,
         end=end,
@@ -412,7 +412,7 @@ class Waits:
 
 
 def desk_health(*, start: date, end: date) -> DeskHealth:
-    rollups.refresh_changed(wait=False, most=rollups.LIVE_DAYS)
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
     now = timezone.now()
     need_names = dict(Need.objects.values_list("pk", "name"))
     weeks = {week: WeekRow(week, 0, {}, {}) for week in iso_weeks(start, end)}

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import product
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -539,6 +540,12 @@ def replace(days: set[date]) -> int:
     changed.update(change)
     insert({key: figures for key, figures in changed.items() if not figures.is_empty()})
     return len(new)
+
+
+def live_days() -> int | None:
+    """How many changed days a report may recompute before it reads: LIVE_DAYS, or all
+    of them where no beat runs (the embedded default, whose tasks run in-process)."""
+    return None if settings.CELERY_TASK_ALWAYS_EAGER else LIVE_DAYS
 
 
 def version() -> str:

@@ -509,9 +509,10 @@ def test_waits_still_running_fall_in_the_buckets_of_their_length():
     assert histogram == expected
 
 
-def test_a_report_leaves_a_backlog_of_days_to_the_beat(desk):
+def test_a_report_leaves_a_backlog_of_days_to_the_beat(desk, settings):
     """After an upgrade (migration 0018 marks every day) a request does not recompute
     months of rollups: the beat task and the command do."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: a worker and a beat
     rollups.rebuild()
     many = [T0 - n * DAY for n in range(rollups.LIVE_DAYS + 1)]
     RollupChange.objects.mark(*many)
@@ -519,6 +520,15 @@ def test_a_report_leaves_a_backlog_of_days_to_the_beat(desk):
         reports.desk_health(start=START, end=END)
     assert RollupChange.objects.count() == len(many)
     assert tasks.refresh_rollups() == len(many)
+    assert not RollupChange.objects.exists()
+
+
+def test_without_a_beat_a_report_recomputes_any_backlog(desk, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default
+    rollups.rebuild()
+    RollupChange.objects.mark(*[T0 - n * DAY for n in range(rollups.LIVE_DAYS + 1)])
+    with at(T0 + 20 * DAY):
+        reports.desk_health(start=START, end=END)
     assert not RollupChange.objects.exists()
 
 
