@@ -14,8 +14,10 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ROOT / "var" / "bench-keys.json"
-DATABASE = "haven_bench"
+# Two people benchmarking on one machine each name their own database and Redis db.
+DATABASE = os.environ.get("BENCH_DATABASE", "haven_bench")
 KEYS_DATABASE = f"{DATABASE}_keys"  # the key store: one data key per case
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 PG = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -42,7 +44,7 @@ def bench_environment() -> dict[str, str]:
         "DEBUG": "false",
         "DATABASE_URL": f"{PG}/{DATABASE}",
         "KEYS_DATABASE_URL": f"{PG}/{KEYS_DATABASE}",
-        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "SITE_URL": "https://bench.local",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",

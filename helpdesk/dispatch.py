@@ -20,7 +20,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from helpdesk import queue
-from helpdesk.models import Assignment, Case, VolunteerProfile
+from helpdesk.models import Assignment, Case, RollupChange, VolunteerProfile
 from helpdesk.routing import Candidate, CaseFacts, decide
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ ROUTING_FIELDS = (
     "content_destroyed_at",
     "needs_routing",
     "pool_notified_at",
+    "created_at",  # the day whose rollups an assignment changes
 )
 
 
@@ -224,5 +225,6 @@ def write(batch: Batch) -> None:
         needs_routing=False,
         pool_notified_at=None,
     )
+    RollupChange.objects.mark(*(case.created_at for case in batch.assigned))
     # One task for the batch's notices: a publish per case would cost more than routing.
     queue.after_commit("notify_assignment", *[assignment.pk for assignment in assignments])

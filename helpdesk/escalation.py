@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk import queue
-from helpdesk.models import Case
+from helpdesk.models import Case, RollupChange
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:
@@ -30,6 +30,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
             # Only one of two overlapping runs (beat and the command) wins this update,
             # so the coordinators hear about a case once.
             if Case.objects.filter(pk=case_id, escalated_at__isnull=True).update(escalated_at=now):
+                RollupChange.objects.mark(now)  # counted on the day it happens
                 queue.after_commit("notify_escalation", case_id)
                 escalated += 1
     return escalated

@@ -421,6 +421,23 @@ class CaseQuerySet(models.QuerySet):
         )
 
 
+# What the daily rollups read of a case and of a referral: saving any of these marks
+# their day for recomputing (helpdesk/rollups.py). The volunteer stands for the
+# assignments, whose first one the rollups time.
+CASE_FIGURES = frozenset(
+    {"created_at", "need", "languages", "country", "status", "volunteer", "first_response_at",
+     "closed_at", "escalated_at"}
+)  # fmt: skip
+REFERRAL_FIGURES = frozenset(
+    {"created_at", "organisation", "status", "sent_at", "first_answer_at", "outcome_at",
+     "failure_reason", "follow_up_on"}
+)  # fmt: skip
+
+
+def changes_figures(update_fields, figures: frozenset[str]) -> bool:
+    return update_fields is None or not figures.isdisjoint(update_fields)
+
+
 class CaseRefused(Exception):
     """An action the case's state or the person's role does not allow. The message is
     for the person who tried; `status` is the HTTP answer (409: not in this state; 403:
@@ -565,6 +582,8 @@ class Case(models.Model):
         if self._state.adding and self.key_id is None and self.content_destroyed_at is None:
             self.key_id = new_data_key()
         super().save(*args, **kwargs)
+        if changes_figures(kwargs.get("update_fields"), CASE_FIGURES):
+            RollupChange.objects.mark(self.created_at, self.escalated_at)
 
     @property
     def under_duress(self) -> bool:
@@ -1232,6 +1251,11 @@ class Referral(models.Model):
     def __str__(self) -> str:
         return f"{self.case} → {self.organisation_id} ({self.status})"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        if changes_figures(kwargs.get("update_fields"), REFERRAL_FIGURES):
+            RollupChange.objects.mark(self.created_at)
+
     @property
     def through_haven(self) -> bool:
         return bool(self.partner_address)
@@ -1334,6 +1358,12 @@ class ReferralEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.referral_id} {self.status} {self.at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, **kwargs) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding and self.by_partner:  # the partner's own answers are counted apart
+            RollupChange.objects.mark(self.referral.created_at)
+
     @property
     def is_message(self) -> bool:
         return self.kind == ReferralEvent.Kind.MESSAGE
@@ -1397,3 +1427,87 @@ class PartnerLinkOpening(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_id} opened {self.at:%Y-%m-%d %H:%M}"
+
+
+# The reports' daily rollups (helpdesk/rollups.py computes them; the reports read them).
+
+
+class DailyRollup(models.Model):
+    """The anonymous figures of one day (or one month: the sum of its days) for one
+    need × first language × country × organisation. A row without an organisation
+    counts the cases that came in (and the escalations that happened) then; a row with
+    one counts the referrals drafted then to it. Besides each exact combination, rows
+    with ALL in place of need (None), language or country ("*") add up every value, so
+    a report under any filters reads a few hundred rows (helpdesk/rollups.py). Maps are
+    sparse JSON objects; histograms map a bucket to a count, so medians come from them
+    within a stated bound."""
+
+    class Span(models.TextChoices):
+        DAY = "day", _("day")
+        MONTH = "month", _("month")
+
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
+    day = models.DateField()  # the day, or the month's first day
+    need = models.ForeignKey(
+        "resources.Need", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    language = models.CharField(max_length=12, blank=True)  # the person's first language
+    country = models.CharField(max_length=2, blank=True)
+    organisation = models.ForeignKey(
+        "resources.Organisation", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    cases = models.PositiveIntegerField(default=0)
+    escalations = models.PositiveIntegerField(default=0)
+    referrals = models.PositiveIntegerField(default=0)
+    # Referrals whose outcome the partner recorded itself, through its link.
+    partner_confirmed = models.PositiveIntegerField(default=0)
+    # Current status → count (of the cases, or of the referrals).
+    statuses = models.JSONField(default=dict)
+    # Declined referrals: reason → count.
+    declines = models.JSONField(default=dict)
+    # Open referrals with a follow-up date: that date (ISO) → count.
+    follow_ups = models.JSONField(default=dict)
+    # Sent referrals without any answer yet: the day they were sent (ISO) → count.
+    unanswered = models.JSONField(default=dict)
+    # Cases still waiting for a volunteer: the minute they came in (epoch) → count.
+    waiting = models.JSONField(default=dict)
+    # Name → {bucket: count}: the cases' "to_volunteer", "to_first_answer" and "waited";
+    # the referrals' "to_answer", "to_outcome" and "to_partner_answer".
+    histograms = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            # A refresh: the rows of some days, and of their months.
+            models.Index(fields=["span", "day"], name="daily_rollup_span_day"),
+            # A report: the rows of one country (or ALL) and language (or ALL).
+            models.Index(fields=["span", "country", "language", "day"], name="daily_rollup_read"),
+            # Desk health: the cases' rows, without the referrals' many rows for ALL.
+            models.Index(
+                fields=["span", "country", "day"],
+                condition=models.Q(organisation__isnull=True),
+                name="daily_rollup_cases",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.span} {self.day} {self.need_id} {self.language} {self.country}"
+
+
+class RollupChangeQuerySet(models.QuerySet):
+    def mark(self, *moments: datetime | None) -> None:
+        """The figures of the days of these moments changed: their rollups are
+        recomputed by the next refresh (rollups.refresh_changed). Appended, never
+        updated, so marking never waits for a refresh."""
+        days = {timezone.localdate(moment) for moment in moments if moment is not None}
+        self.bulk_create([RollupChange(day=day) for day in sorted(days)])
+
+
+class RollupChange(models.Model):
+    """A day whose rollups are out of date (see RollupChangeQuerySet.mark)."""
+
+    day = models.DateField()
+
+    objects = RollupChangeQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -29,7 +29,6 @@ TASKS = frozenset(
         "notify_partner_answer",
         "notify_referral_stalled",
         "remind_partner",
-        "refresh_report",
     }
 )
 

@@ -24,7 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk import queue
-from helpdesk.models import OPEN_REFERRAL, AccessLogEntry, Case, Referral, ReferralEvent, User
+from helpdesk.models import (
+    OPEN_REFERRAL,
+    AccessLogEntry,
+    Case,
+    Referral,
+    ReferralEvent,
+    RollupChange,
+    User,
+)
 
 S = Referral.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -153,6 +161,7 @@ def advance(
         AccessLogEntry.objects.record(referral.case, by, action)
         if to == S.SENT and referral.case.status != Case.Status.CLOSED:
             Case.objects.filter(pk=referral.case_id).update(status=Case.Status.REFERRED)
+            RollupChange.objects.mark(referral.case.created_at)
         if partner:
             queue.after_commit("notify_partner_answer", event.pk)
     return referral

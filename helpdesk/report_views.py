@@ -5,14 +5,11 @@ these views only read the filters, call it and draw."""
 from __future__ import annotations
 
 import csv
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -23,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from helpdesk import queue, reports
+from helpdesk import reports, rollups
 from helpdesk.charts import bar_chart, column_chart
 from helpdesk.models import Referral
 from helpdesk.roles import coordinator_required
@@ -33,25 +30,12 @@ from resources.models import Language, Need, Organisation
 
 DEFAULT_DAYS = 90
 TWO_YEARS = 730
-# The periods the forms offer as links; the beat keeps their figures computed.
-PRESET_DAYS = (DEFAULT_DAYS, TWO_YEARS)
-# The finished figures of a report are the same for every coordinator, so they are
-# kept in the shared cache (Redis in production, shared by every web worker) per
-# filter, and so is the report drawn from them in each language: a cached page costs
-# a cache read, not the drawing of hundreds of table cells. Figures are fresh for five
-# minutes: the reports show weeks to years of cases and referrals, to see trends and
-# organisations that stall, and a case or referral changed in the last five minutes
-# moves one count by one. What needs acting on now (overdue cases, the pool) is in the
-# live case lists. Whether a follow-up is overdue changes at midnight, so figures
-# computed on an earlier day are never fresh.
-FRESH_SECONDS = 5 * 60
-KEEP_SECONDS = 24 * 60 * 60
-# Computing one report's figures is single-flight. The lock outlives the slowest
-# computation (desk health over two years at a million cases: about 8 s); a request
-# with nothing to serve waits this long for another's result before computing it too.
-COMPUTING_SECONDS = 120
-COLD_WAIT_SECONDS = 25
-WAIT_STEP_SECONDS = 0.2
+# The figures are read from the daily rollups (helpdesk/rollups.py), which every change
+# brings up to date. A report's figures are kept in the shared cache under the rollups'
+# version, so they are computed again as soon as anything changed: under load the two-
+# year views cost several times the target without it (bench/results/rollups.md). Only
+# the waits of cases still waiting grow with the clock: they may be a minute old.
+FRESH_SECONDS = 60
 LONGEST_PERIOD = timedelta(days=3 * 366)  # a bound on the work one request can ask for
 FILTERS = ("organisation", "need", "country", "language")
 
@@ -156,6 +140,25 @@ class DrillDownForm(ReferralFilterForm):
     )
 
 
+def report_key(name: str, form: PeriodForm) -> str:
+    """What a report's figures are kept under: the rollups' version (brought up to date
+    first), the day (what is overdue changes at midnight) and the filters."""
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
+    today = timezone.localdate().isoformat()
+    return f"reports:3:{name}:{rollups.version()}:{today}:{form.query()}"
+
+
+def figures_for(name: str, form: PeriodForm, key: str | None = None) -> Any:
+    """A report's figures for these filters, computed once per version of the rollups.
+    Nothing waits for another request: two that miss at once both compute."""
+    key = key or report_key(name, form)
+    figures = cache.get(key)
+    if figures is None:
+        figures = REPORTS[name][1](form)
+        cache.set(key, figures, FRESH_SECONDS)
+    return figures
+
+
 def review_figures(form: ReferralFilterForm) -> reports.ReferralReview:
     data = form.cleaned_data
     return reports.referral_review(start=data["start"], end=data["end"], **form.filters())
@@ -172,143 +175,20 @@ REPORTS: dict[str, tuple[type[PeriodForm], Callable[[Any], Any]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A report's figures and when they were computed, as the cache keeps them."""
-
-    figures: Any
-    computed_at: datetime
-
-    def is_fresh(self) -> bool:
-        now = timezone.now()
-        return now - self.computed_at < timedelta(seconds=FRESH_SECONDS) and timezone.localdate(
-            self.computed_at
-        ) == timezone.localdate(now)
-
-
-def period_key(start: date, end: date) -> str:
-    """A period that ends today is named by its length, so the same report asked for
-    the next morning finds yesterday's figures (and shows their period and time) while
-    they are renewed, instead of nothing."""
-    if end == timezone.localdate():
-        return f"last-{(end - start).days + 1}-days"
-    return f"{start.isoformat()}/{end.isoformat()}"
-
-
-def figures_key(name: str, form: PeriodForm) -> str:
-    data = form.cleaned_data
-    filters = form.query(without=("start", "end"))
-    return f"reports:2:{name}:{period_key(data['start'], data['end'])}:{filters}"
-
-
-def compute(name: str, form: PeriodForm) -> Snapshot:
-    """Compute a report's figures, keep them for every coordinator and free the
-    computing lock (taken by whoever decided they were needed)."""
-    key = figures_key(name, form)
-    try:
-        snapshot = Snapshot(REPORTS[name][1](form), timezone.now())
-        cache.set(key, snapshot, KEEP_SECONDS)
-    finally:
-        cache.delete(f"{key}:computing")
-    return snapshot
-
-
-def start_computing(key: str) -> bool:
-    """Single flight: True for the one process that may compute these figures now.
-    The lock outlives the slowest report, and frees itself if its holder died."""
-    return cache.add(f"{key}:computing", "1", COMPUTING_SECONDS)
-
-
-def snapshot_for(name: str, form: PeriodForm) -> Snapshot:
-    """The figures for these filters, never computed twice at once. Stale figures are
-    served while one process renews them (stale-while-revalidate); with nothing to
-    serve, the first request computes and the others wait for its figures."""
-    key = figures_key(name, form)
-    snapshot = cache.get(key)
-    if snapshot is not None:
-        if not snapshot.is_fresh() and start_computing(key):
-            renew(name, form)
-            if settings.CELERY_TASK_ALWAYS_EAGER:  # renewed here and now: show it
-                snapshot = cache.get(key, snapshot)
-        return snapshot
-    if start_computing(key):
-        return compute(name, form)
-    for _step in range(round(COLD_WAIT_SECONDS / WAIT_STEP_SECONDS)):
-        time.sleep(WAIT_STEP_SECONDS)
-        snapshot = cache.get(key)
-        if snapshot is not None:
-            return snapshot
-    # The other computation died or is far slower than any report should be.
-    return compute(name, form)
-
-
-def renew(name: str, form: PeriodForm) -> None:
-    """Have a worker recompute the figures (in the embedded default, where Celery is
-    eager, that is here); the filters travel as their query string."""
-    if not queue.enqueue("refresh_report", name, form.query()):
-        cache.delete(f"{figures_key(name, form)}:computing")  # let the next request try
-
-
-def refresh(name: str, query: str) -> bool:
-    """Recompute one report from its filters, as a query string: what the renewal task
-    runs once a request has taken the computing lock."""
-    form = REPORTS[name][0](QueryDict(query))
-    if not form.is_valid():  # e.g. the organisation was deleted since: nothing to renew
-        return False
-    compute(name, form)
-    return True
-
-
-def standard_queries(today: date) -> list[str]:
-    """The views coordinators open without choosing anything: each preset period,
-    with no other filter."""
-    return [
-        urlencode(
-            {"start": (today - timedelta(days=days - 1)).isoformat(), "end": today.isoformat()}
-        )
-        for days in PRESET_DAYS
-    ]
-
-
-def warm_up() -> int:
-    """Compute the standard views of both reports ahead of any coordinator. The beat
-    runs it more often than figures go stale, so nobody waits on them; a view another
-    process is computing just now is left to it. Returns how many were computed."""
-    computed = 0
-    for name, (form_class, _figures) in REPORTS.items():
-        for query in standard_queries(timezone.localdate()):
-            form = form_class(QueryDict(query))
-            if form.is_valid() and start_computing(figures_key(name, form)):
-                compute(name, form)
-                computed += 1
-    return computed
-
-
 def two_years_start() -> date:
     return timezone.localdate() - timedelta(days=TWO_YEARS - 1)
 
 
-def drawn_body(
-    name: str, form: PeriodForm, snapshot: Snapshot, *, open_filters: bool, draw: Callable[[], dict]
-) -> str:
-    """The report below the page's header, drawn once per figures, language and
-    folding of the filters, and shared: it holds no token and nothing about the
-    coordinator (the filter form is a GET form). The form is drawn from the cleaned
-    filters, so every request under one key gets the same page."""
-    key = f"{figures_key(name, form)}:body:{translation.get_language()}:{int(open_filters)}"
-    kept = cache.get(key)
-    if kept is not None and kept[0] == snapshot.computed_at:
-        return kept[1]
+def drawn_body(name: str, form: PeriodForm, context: dict, *, open_filters: bool) -> str:
+    """The report below the page's header. The form is drawn from the cleaned filters."""
     context = {
-        **draw(),
+        **context,
         "form": REPORTS[name][0](QueryDict(form.query())),
         "open_filters": open_filters,
-        "computed_at": snapshot.computed_at,
         "two_years_start": two_years_start(),
+        "median_error": reports.median_error_percent(),
     }
-    body = render_to_string(f"helpdesk/reports/_{name}_body.html", context)
-    cache.set(key, (snapshot.computed_at, body), KEEP_SECONDS)
-    return body
+    return render_to_string(f"helpdesk/reports/_{name}_body.html", context)
 
 
 def refused_body(name: str, form: PeriodForm) -> str:
@@ -324,21 +204,23 @@ def days(value: float | None) -> float | None:
 
 
 def report_page(request: HttpRequest, name: str, form, *, figures: str, draw) -> HttpResponse:
-    """A report's page: refused filters with their errors, else the (cached) figures
-    and their drawn body; `draw(figures)` makes the body's context when it is drawn."""
+    """A report's page: refused filters with their errors, else the figures and their
+    drawn body, each kept under the rollups' version like the figures: drawing the
+    two-year tables costs more than computing them (bench/results/rollups.md). The body
+    holds nothing of the coordinator (the filters are a GET form, without a token)."""
     template = f"helpdesk/reports/{name}.html"
     if not form.is_valid():
         context = {"form": form, "body": refused_body(name, form)}
         return render(request, template, context, status=400)
-    snapshot = snapshot_for(name, form)
-    body = drawn_body(
-        name,
-        form,
-        snapshot,
-        open_filters=bool(request.GET),
-        draw=lambda: draw(snapshot.figures),
-    )
-    return render(request, template, {"form": form, figures: snapshot.figures, "body": body})
+    key = report_key(name, form)
+    computed = figures_for(name, form, key)
+    open_filters = bool(request.GET)
+    body_key = f"{key}:body:{translation.get_language()}:{int(open_filters)}"
+    body = cache.get(body_key)
+    if body is None:
+        body = drawn_body(name, form, draw(computed), open_filters=open_filters)
+        cache.set(body_key, body, FRESH_SECONDS)
+    return render(request, template, {"form": form, figures: computed, "body": body})
 
 
 @coordinator_required
@@ -406,7 +288,7 @@ def referral_review_csv(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
-    review = snapshot_for("referrals", form).figures
+    review = figures_for("referrals", form)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"haven-referrals-{data['start']:%Y-%m-%d}-{data['end']:%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -423,12 +305,17 @@ def referral_review_csv(request: HttpRequest) -> HttpResponse:
             "follow_ups_overdue",
             f"sent_over_{reports.STALL_DAYS}_days_without_answer",
             "stalled",
+            "outcomes_confirmed_by_partner",
+            "outcomes_recorded_by_volunteer",
+            "median_days_to_partner_first_answer",
+            "stated_answer_days",
+            *(f"declined_{reason}" for reason in Referral.FailureReason.values),
         ]
     )
     for figures in [*review.organisations, review.overall]:
         writer.writerow(
             [
-                csv_text(figures.name),
+                csv_text(str(figures.name)),
                 *(figures.counts.get(status, 0) for status in Referral.Status.values),
                 figures.total,
                 figures.with_outcome,
@@ -438,6 +325,11 @@ def referral_review_csv(request: HttpRequest) -> HttpResponse:
                 figures.overdue_follow_ups,
                 figures.unanswered_long,
                 "yes" if figures.stalled and figures is not review.overall else "no",
+                figures.partner_confirmed,
+                figures.volunteer_recorded,
+                csv_number(figures.median_partner_answer_days, 2),
+                figures.stated_answer_days or "",
+                *(figures.declines.get(reason, 0) for reason in Referral.FailureReason.values),
             ]
         )
     return response

@@ -1,86 +1,45 @@
 """The coordinators' figures: what became of referrals, and how the desk is coping.
 
 Plain functions over a period that return dataclasses for the report pages, the CSV and
-the tests. Each function runs a fixed number of queries however many referrals or cases
-the period holds.
-
-Everything is aggregated in the database: counts with FILTER, weeks with date_trunc and,
-on PostgreSQL, medians with percentile_cont, so a two-year report over a million cases
-returns a few hundred rows instead of one per case. SQLite (the embedded default) has no
-percentile_cont: there one query fetches the bare durations and Python takes the
-medians. That path only has to be correct; both give the same figures."""
+the tests. They read the daily rollups (helpdesk/rollups.py) and never the case table:
+a two-year report reads one row per day and combination of need, language, country
+(and organisation) instead of one per case. Before reading, a report recomputes the
+days changed since the last refresh, so its figures are current. Counts are exact;
+medians come from the rollups' histograms, within rollups.MEDIAN_ERROR of the exact
+ones, which the pages say. Only the drill-down to the cases behind a number reads the
+cases themselves, with the same rules, so a count and its cases always agree."""
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from functools import partial
+from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import (
-    BooleanField,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.fields.json import KeyTextTransform
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from helpdesk.models import Assignment, Case, Referral
+from helpdesk import rollups
+from helpdesk.models import Case, DailyRollup, Referral
 from helpdesk.referrals import OPEN, OUTCOMES
+from resources.models import Need, Organisation
 
 S = Referral.Status
 SUCCESSES = frozenset({S.ACCEPTED, S.COMPLETED})
-# An organisation "stalls" when a referral sent this many days ago still has no answer,
-# or when this share of its outcomes (out of at least MIN_OUTCOMES) is "no response".
+# An organisation "stalls" when a referral sent more than this many days ago (counted
+# in whole days) still has no answer, or when this share of its outcomes (out of at
+# least MIN_OUTCOMES) is "no response".
 STALL_DAYS = 14
 NO_RESPONSE_SHARE = 0.3
 MIN_OUTCOMES = 2
+period_bounds = rollups.day_bounds
 
 
-def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """From the start of `start` to the end of `end`, both days included, in the
-    desk's time zone."""
-    zone = timezone.get_current_timezone()
-    return (
-        datetime.combine(start, time.min, tzinfo=zone),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
-def median(values: list[timedelta]) -> timedelta | None:
-    return statistics.median(values) if values else None
-
-
-def medians_in_sql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-@contextmanager
-def without_jit() -> Iterator[None]:
-    """PostgreSQL's JIT judges a report's aggregation over a period of cases costly
-    enough to compile, and spends longer compiling it than running it (480 ms of
-    1.5 s for 90 days at a million cases): off for the report's transaction only."""
-    if not medians_in_sql():
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        yield
-
-
-def duration(end: str, start: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+def median_error_percent() -> int:
+    """The bound the pages state, rounded up: 5 %."""
+    return -int(-rollups.MEDIAN_ERROR * 100 // 1)
 
 
 def in_days(duration: timedelta | None) -> float | None:
@@ -110,6 +69,13 @@ class OrganisationFigures:
     unanswered_long: int = 0
     median_first_answer: timedelta | None = None
     median_outcome: timedelta | None = None
+    # Outcomes the partner recorded itself through its link (the rest: a volunteer's).
+    partner_confirmed: int = 0
+    # From sending to the partner's own first answer through its link.
+    median_partner_answer: timedelta | None = None
+    # The days within which the organisation says it answers (None: it said nothing).
+    stated_answer_days: int | None = None
+    declines: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -118,6 +84,11 @@ class OrganisationFigures:
     @property
     def with_outcome(self) -> int:
         return sum(self.counts.get(status, 0) for status in OUTCOMES)
+
+    @property
+    def volunteer_recorded(self) -> int:
+        """Outcomes only the desk's word stands for."""
+        return self.with_outcome - self.partner_confirmed
 
     @property
     def successes(self) -> int:
@@ -154,9 +125,28 @@ class OrganisationFigures:
     def median_outcome_days(self) -> float | None:
         return in_days(self.median_outcome)
 
+    @property
+    def median_partner_answer_days(self) -> float | None:
+        return in_days(self.median_partner_answer)
+
+    @property
+    def answers_later_than_stated(self) -> bool:
+        """The partner's real median first answer is later than it says it answers."""
+        stated = self.stated_answer_days or settings.PARTNER_ANSWER_DAYS
+        real = self.median_partner_answer_days
+        return real is not None and real > stated
+
     def status_counts(self) -> list[tuple[str, str, int]]:
         """(status, label, count) in the order of the state machine."""
         return [(value, label, self.counts.get(value, 0)) for value, label in S.choices]
+
+    def decline_counts(self) -> list[tuple[str, str, int]]:
+        """(reason, label, count) of the reasons given, in the order of the list."""
+        return [
+            (value, label, self.declines[value])
+            for value, label in Referral.FailureReason.choices
+            if self.declines.get(value)
+        ]
 
 
 @dataclass
@@ -175,8 +165,8 @@ def referrals_in_period(
     *, start: date, end: date, organisation=None, need=None, country=None, language=None
 ) -> QuerySet[Referral]:
     """Referrals created in the period, narrowed by organisation, the case's need and
-    country, and the person's preferred (first) language. The drill-down uses it too,
-    so a number and the cases behind it always agree."""
+    country, and the person's preferred (first) language: the drill-down's cases, which
+    the rollups count by the same keys."""
     since, until = period_bounds(start, end)
     referrals = Referral.objects.filter(created_at__gte=since, created_at__lt=until)
     if organisation is not None:
@@ -190,136 +180,114 @@ def referrals_in_period(
     return referrals
 
 
-def unanswered_since(now: datetime) -> Q:
-    """Sent, still without any answer, for longer than STALL_DAYS."""
-    return Q(status=S.SENT, first_answer_at__isnull=True, sent_at__lt=now - timedelta(STALL_DAYS))
+def stall_day(today: date) -> date:
+    """A referral sent before this day, still unanswered, has waited too long."""
+    return today - timedelta(days=STALL_DAYS)
+
+
+def unanswered_since(today: date) -> Q:
+    """Sent before stall_day(today), still without any answer."""
+    since, _until = period_bounds(stall_day(today), stall_day(today))
+    return Q(status=S.SENT, first_answer_at__isnull=True, sent_at__lt=since)
 
 
 def overdue_follow_up(today: date) -> Q:
     return Q(status__in=OPEN, follow_up_on__lt=today)
 
 
+def rollups_in_period(
+    *, start: date, end: date, organisation=None, need=None, country=None, language=None
+) -> QuerySet[DailyRollup]:
+    """The referrals' rollup rows that add up to the period under the same filters as
+    referrals_in_period: a filter's value, or the rows counting every value."""
+    code = getattr(language, "code", language)
+    rows = DailyRollup.objects.filter(
+        rollups.in_period(start, end),
+        organisation__isnull=False,
+        language=code or rollups.ALL,
+        country=country.upper() if country else rollups.ALL,
+    )
+    if organisation is not None:
+        rows = rows.filter(organisation=organisation)
+    return rows.filter(need=need) if need is not None else rows.filter(need__isnull=True)
+
+
+class Tally:
+    """One organisation's rollup rows added up."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.partner_confirmed = 0
+        self.declines: dict[str, int] = {}
+        self.follow_ups: dict[str, int] = {}
+        self.unanswered: dict[str, int] = {}
+        self.histograms: dict[str, dict] = defaultdict(dict)
+
+    def add(self, statuses, partner_confirmed, declines, follow_ups, unanswered, histograms):
+        rollups.merge(self.counts, statuses)
+        self.partner_confirmed += partner_confirmed
+        rollups.merge(self.declines, declines)
+        rollups.merge(self.follow_ups, follow_ups)
+        rollups.merge(self.unanswered, unanswered)
+        for name, histogram in histograms.items():
+            rollups.merge(self.histograms[name], histogram)
+
+    def figures(self, name: str, *, today: date, slug: str = "", stated=None):
+        overdue_before, stalled_before = today.isoformat(), stall_day(today).isoformat()
+        return OrganisationFigures(
+            name=name,
+            slug=slug,
+            counts={value: self.counts.get(value, 0) for value in S.values},
+            overdue_follow_ups=sum(n for on, n in self.follow_ups.items() if on < overdue_before),
+            unanswered_long=sum(n for on, n in self.unanswered.items() if on < stalled_before),
+            median_first_answer=rollups.median(self.histograms["to_answer"]),
+            median_outcome=rollups.median(self.histograms["to_outcome"]),
+            partner_confirmed=self.partner_confirmed,
+            median_partner_answer=rollups.median(self.histograms["to_partner_answer"]),
+            stated_answer_days=stated,
+            declines=dict(self.declines),
+        )
+
+
 def referral_review(
     *, start: date, end: date, organisation=None, need=None, country=None, language=None
 ) -> ReferralReview:
-    with without_jit():
-        return _referral_review(
-            start=start,
-            end=end,
-            organisation=organisation,
-            need=need,
-            country=country,
-            language=language,
-        )
-
-
-def _referral_review(*, start: date, end: date, **filters) -> ReferralReview:
-    referrals = referrals_in_period(start=start, end=end, **filters)
-    now, today = timezone.now(), timezone.localdate()
-    if medians_in_sql():
-        organisations, overall = review_in_sql(referrals, today=today, now=now)
-        return ReferralReview(start=start, end=end, organisations=organisations, overall=overall)
-    per_status = {value: Count("pk", filter=Q(status=value)) for value in S.values}
-    rows = (
-        referrals.values("organisation_id", "organisation__name", "organisation__slug")
-        .annotate(
-            **per_status,
-            overdue=Count("pk", filter=overdue_follow_up(today)),
-            unanswered=Count("pk", filter=unanswered_since(now)),
-        )
-        .order_by("organisation__name")
-    )
-    by_organisation = {
-        row["organisation_id"]: OrganisationFigures(
-            name=row["organisation__name"],
-            slug=row["organisation__slug"],
-            counts={value: row[value] for value in S.values},
-            overdue_follow_ups=row["overdue"],
-            unanswered_long=row["unanswered"],
-        )
-        for row in rows
-    }
-    overall = OrganisationFigures(name="All organisations")
-    for figures in by_organisation.values():
-        for value, count in figures.counts.items():
-            overall.counts[value] = overall.counts.get(value, 0) + count
-        overall.overdue_follow_ups += figures.overdue_follow_ups
-        overall.unanswered_long += figures.unanswered_long
-    medians_in_python(referrals, by_organisation, overall)
-    return ReferralReview(
-        start=start, end=end, organisations=list(by_organisation.values()), overall=overall
-    )
-
-
-# Per organisation and for all of them (the empty grouping set, which also gives the
-# zeros of an empty period) in one pass over the period's referrals. The rules of
-# "overdue" and "unanswered" stay Q objects, evaluated per referral in the inner query.
-REVIEW_SQL = """
-    SELECT org, org_name, org_slug, GROUPING(org, org_name, org_slug), {per_status},
-        count(*) FILTER (WHERE overdue), count(*) FILTER (WHERE unanswered),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY to_answer),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY to_outcome)
-    FROM ({referrals}) AS period
-    GROUP BY GROUPING SETS ((org, org_name, org_slug), ())
-    ORDER BY org_name
-"""
-
-
-def review_in_sql(
-    referrals: QuerySet[Referral], *, today: date, now: datetime
-) -> tuple[list[OrganisationFigures], OrganisationFigures]:
-    flag = partial(ExpressionWrapper, output_field=BooleanField())
-    rows = referrals.order_by().values(
-        org=F("organisation_id"),
-        org_name=F("organisation__name"),
-        org_slug=F("organisation__slug"),
-        state=F("status"),
-        overdue=flag(overdue_follow_up(today)),
-        unanswered=flag(unanswered_since(now)),
-        to_answer=duration("first_answer_at", "sent_at"),
-        to_outcome=duration("outcome_at", "sent_at"),
-    )
-    inner, params = rows.query.sql_with_params()
-    per_status = ", ".join("count(*) FILTER (WHERE state = %s)" for _ in S.values)
-    organisations, overall = [], OrganisationFigures(name="All organisations")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            REVIEW_SQL.format(per_status=per_status, referrals=inner), (*S.values, *params)
-        )
-        for _org, name, slug, everyone, *counts, overdue, unanswered, answer, outcome in cursor:
-            figures = overall if everyone else OrganisationFigures(name=name, slug=slug)
-            figures.counts = dict(zip(S.values, counts, strict=True))
-            figures.overdue_follow_ups, figures.unanswered_long = overdue, unanswered
-            figures.median_first_answer, figures.median_outcome = answer, outcome
-            if not everyone:
-                organisations.append(figures)
-    return organisations, overall
-
-
-def medians_in_python(
-    referrals: QuerySet[Referral],
-    by_organisation: dict[int, OrganisationFigures],
-    overall: OrganisationFigures,
-) -> None:
-    """SQLite's way to the medians: every duration of the period, fetched bare."""
-    durations = referrals.filter(sent_at__isnull=False).values_list(
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
+    rows = rollups_in_period(
+        start=start,
+        end=end,
+        organisation=organisation,
+        need=need,
+        country=country,
+        language=language,
+    ).values_list(
         "organisation_id",
-        duration("first_answer_at", "sent_at"),
-        duration("outcome_at", "sent_at"),
+        "statuses",
+        "partner_confirmed",
+        "declines",
+        "follow_ups",
+        "unanswered",
+        "histograms",
     )
-    to_answer, to_outcome = defaultdict(list), defaultdict(list)
-    for organisation_id, answer, outcome in durations:
-        if answer is not None:
-            to_answer[organisation_id].append(answer)
-            to_answer[None].append(answer)
-        if outcome is not None:
-            to_outcome[organisation_id].append(outcome)
-            to_outcome[None].append(outcome)
-    for organisation_id, figures in by_organisation.items():
-        figures.median_first_answer = median(to_answer[organisation_id])
-        figures.median_outcome = median(to_outcome[organisation_id])
-    overall.median_first_answer = median(to_answer[None])
-    overall.median_outcome = median(to_outcome[None])
+    tallies: dict[int, Tally] = defaultdict(Tally)
+    overall = Tally()
+    for organisation_id, *values in rows:
+        tallies[organisation_id].add(*values)
+        overall.add(*values)
+    today = timezone.localdate()
+    named = Organisation.objects.filter(pk__in=tallies).values_list(
+        "pk", "name", "slug", "answer_days"
+    )
+    organisations = [
+        tallies[pk].figures(name, today=today, slug=slug, stated=stated)
+        for pk, name, slug, stated in sorted(named, key=lambda row: row[1])
+    ]
+    return ReferralReview(
+        start=start,
+        end=end,
+        organisations=organisations,
+        overall=overall.figures(gettext_lazy("All organisations"), today=today),
+    )
 
 
 def drill_down(
@@ -333,7 +301,7 @@ def drill_down(
     if status == "overdue":
         referrals = referrals.filter(overdue_follow_up(timezone.localdate()))
     elif status == "unanswered":
-        referrals = referrals.filter(unanswered_since(timezone.now()))
+        referrals = referrals.filter(unanswered_since(timezone.localdate()))
     elif status:
         referrals = referrals.filter(status=status)
     cases = Case.objects.filter(pk__in=referrals.values("case_id"))
@@ -414,63 +382,74 @@ def iso_weeks(start: date, end: date) -> list[str]:
     return weeks
 
 
+class Waits:
+    """One first language and need's waits for a volunteer, added up from rollups."""
+
+    def __init__(self) -> None:
+        self.cases = 0
+        self.waited: dict = {}
+        self.waiting: dict[str, int] = {}
+
+    def pool_wait(self, language: str, need: str, now: datetime) -> PoolWait:
+        """A case still waiting has waited until now, reckoned from the minute it came
+        in (so up to a minute more than it did); the longest wait is the longest of
+        theirs, or the middle of the finished waits' highest bucket."""
+        waits = dict(self.waited)
+        longest = rollups.longest(self.waited)
+        rollups.add_waits(waits, self.waiting, now)
+        if self.waiting:
+            oldest = min(int(minute) for minute in self.waiting)
+            waited = timedelta(seconds=max(now.timestamp() - oldest * 60, 0))
+            longest = max(longest or waited, waited)
+        return PoolWait(
+            language=language,
+            need=need,
+            cases=self.cases,
+            still_waiting=sum(self.waiting.values()),
+            median_wait=rollups.median(waits),
+            longest_wait=longest,
+        )
+
+
 def desk_health(*, start: date, end: date) -> DeskHealth:
-    with without_jit():
-        return _desk_health(start=start, end=end)
-
-
-def _desk_health(*, start: date, end: date) -> DeskHealth:
-    since, until = period_bounds(start, end)
+    rollups.refresh_changed(wait=False, most=rollups.live_days())
     now = timezone.now()
-    cases = Case.objects.filter(created_at__gte=since, created_at__lt=until).annotate(
-        first_language=KeyTextTransform("0", "languages")
-    )
-
+    need_names = dict(Need.objects.values_list("pk", "name"))
     weeks = {week: WeekRow(week, 0, {}, {}) for week in iso_weeks(start, end)}
     needs, languages = set(), set()
+    cases = DailyRollup.objects.filter(organisation__isnull=True, country=rollups.ALL)
+    # The weeks from the day rows' counts alone, added up by the database...
     counted = (
-        cases.annotate(week=TruncWeek("created_at"))
-        .values("week", "need__name", "first_language")
-        .annotate(n=Count("pk"))
+        cases.filter(span=rollups.DAY, day__gte=start, day__lte=end)
+        .values_list(TruncWeek("day"), "need_id", "language")
+        .annotate(Sum("cases"), Sum("escalations"))
         .order_by()
     )
-    for row in counted:
-        week = weeks[iso_week(row["week"])]
-        need, language = row["need__name"], row["first_language"] or "?"
+    for monday, need_id, language, count, escalations in counted:
+        week = weeks[iso_week(monday)]
+        week.escalations += escalations
+        if not count:
+            continue
+        need, language = need_names[need_id], language or "?"
         needs.add(need)
         languages.add(language)
-        week.cases += row["n"]
-        week.by_need[need] = week.by_need.get(need, 0) + row["n"]
-        week.by_language[language] = week.by_language.get(language, 0) + row["n"]
-
-    escalated = (
-        Case.objects.filter(escalated_at__gte=since, escalated_at__lt=until)
-        .annotate(week=TruncWeek("escalated_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .order_by()
+        week.cases += count
+        week.by_need[need] = week.by_need.get(need, 0) + count
+        week.by_language[language] = week.by_language.get(language, 0) + count
+    # ...the times from the months' rows and those of the days around them.
+    waits: dict[tuple[str, str], Waits] = defaultdict(Waits)
+    to_volunteer, to_first_answer = {}, {}
+    timed = cases.filter(rollups.in_period(start, end), cases__gt=0).values_list(
+        "need_id", "language", "cases", "waiting", "histograms"
     )
-    for row in escalated:
-        weeks[iso_week(row["week"])].escalations += row["n"]
-
-    first_assigned = (
-        Assignment.objects.filter(case=OuterRef("pk")).order_by("assigned_at").values("assigned_at")
-    )
-    # One row per case, named for the aggregation below (never fetched as such on
-    # PostgreSQL), unordered: the cases' default order would make PostgreSQL walk the
-    # period backwards instead of reading it from the covering index.
-    timings = cases.order_by().values(
-        case_language=F("first_language"),
-        case_need=F("need__name"),
-        created=F("created_at"),
-        assigned=Subquery(first_assigned[:1]),
-        responded=F("first_response_at"),
-        closed=F("closed_at"),
-    )
-    if medians_in_sql():
-        pool_waits, to_assignment, to_response = timings_in_sql(timings, now)
-    else:
-        pool_waits, to_assignment, to_response = timings_in_python(timings, now)
+    for need_id, language, count, waiting, histograms in timed:
+        group = waits[(language or "?", need_names[need_id])]
+        group.cases += count
+        rollups.merge(group.waited, histograms.get("waited", {}))
+        rollups.merge(group.waiting, waiting)
+        rollups.merge(to_volunteer, histograms.get("to_volunteer", {}))
+        rollups.merge(to_first_answer, histograms.get("to_first_answer", {}))
+    pool_waits = [group.pool_wait(*key, now) for key, group in waits.items()]
     pool_waits.sort(
         key=lambda wait: (-wait.median_wait, -wait.still_waiting, wait.language, wait.need)
     )
@@ -483,73 +462,7 @@ def _desk_health(*, start: date, end: date) -> DeskHealth:
         languages=sorted(languages),
         cases=sum(week.cases for week in week_rows),
         escalations=sum(week.escalations for week in week_rows),
-        median_to_assignment=to_assignment,
-        median_to_first_response=to_response,
+        median_to_assignment=rollups.median(to_volunteer),
+        median_to_first_response=rollups.median(to_first_answer),
         pool_waits=pool_waits,
     )
-
-
-# A case waited for a volunteer until its first assignment; if it was closed before
-# anyone took it (deleted, duplicate), until then; otherwise it is still waiting.
-TIMINGS_SQL = """
-    SELECT case_language, case_need, GROUPING(case_language, case_need),
-        count(*),
-        count(*) FILTER (WHERE assigned IS NULL AND closed IS NULL),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(assigned, closed, %s) - created),
-        max(COALESCE(assigned, closed, %s) - created),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY assigned - created),
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY responded - created)
-    FROM ({cases}) AS timings
-    GROUP BY GROUPING SETS ((case_language, case_need), ())
-"""
-
-
-def timings_in_sql(
-    timings: QuerySet, now: datetime
-) -> tuple[list[PoolWait], timedelta | None, timedelta | None]:
-    """The waits per first language and need, and the desk's medians, in one pass over
-    the period's cases (GROUPING SETS, which the ORM cannot say)."""
-    cases, params = timings.query.sql_with_params()
-    pool_waits, to_assignment, to_response = [], None, None
-    with connection.cursor() as cursor:
-        cursor.execute(TIMINGS_SQL.format(cases=cases), (now, now, *params))
-        for language, need, everyone, count, waiting, wait, longest, assigned, answered in cursor:
-            if everyone:
-                to_assignment, to_response = assigned, answered
-            else:
-                pool_waits.append(PoolWait(language or "?", need, count, waiting, wait, longest))
-    return pool_waits, to_assignment, to_response
-
-
-def timings_in_python(
-    timings: QuerySet, now: datetime
-) -> tuple[list[PoolWait], timedelta | None, timedelta | None]:
-    """SQLite's way: every case's timestamps, fetched bare."""
-    to_assignment, to_response = [], []
-    waits: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
-    still_waiting: dict[tuple[str, str], int] = defaultdict(int)
-    for row in timings:
-        created, assigned, closed = row["created"], row["assigned"], row["closed"]
-        key = (row["case_language"] or "?", row["case_need"])
-        if assigned is not None:
-            to_assignment.append(assigned - created)
-            waits[key].append(assigned - created)
-        elif closed is not None:
-            waits[key].append(closed - created)
-        else:
-            waits[key].append(now - created)
-            still_waiting[key] += 1
-        if row["responded"] is not None:
-            to_response.append(row["responded"] - created)
-    pool_waits = [
-        PoolWait(
-            language=language,
-            need=need,
-            cases=len(durations),
-            still_waiting=still_waiting[(language, need)],
-            median_wait=median(durations),
-            longest_wait=max(durations),
-        )
-        for (language, need), durations in waits.items()
-    ]
-    return pool_waits, median(to_assignment), median(to_response)

@@ -18,8 +18,8 @@ from helpdesk import (
     partners,
     pool,
     referrals,
-    report_views,
     retention,
+    rollups,
 )
 
 # Every task is fire-and-forget: nothing reads a result, and keeping results would make
@@ -139,15 +139,7 @@ def chase_partners() -> list[int]:
     return list(partners.chase_partners())
 
 
-# The reports' figures are a cache: a renewal that fails is not retried, the next stale
-# request (once the computing lock has expired) or the next warm-up computes them.
-@shared_task(ignore_result=True)
-def refresh_report(name: str, query: str) -> bool:
-    """Renew one report's figures after a request served them stale; the filters come
-    as their query string (a period, an organisation, a need: never case content)."""
-    return report_views.refresh(name, query)
-
-
-@shared_task(ignore_result=True)
-def warm_up_reports() -> int:
-    return report_views.warm_up()
+@shared_task(**TASK_OPTIONS)
+def refresh_rollups() -> int:
+    """Recompute the reports' rollups of the days marked as changed."""
+    return rollups.refresh_changed()

@@ -1,0 +1,627 @@
+"""Daily rollups: the anonymous figures the reports read, one row per day × need ×
+first language × country × organisation (models.DailyRollup), never the case table.
+
+Each case and referral is also counted in rows with ALL in place of need, language or
+country (so a report under any filters reads only its own rows), and every day's rows
+add up into month rows (so a long period reads its whole months from them).
+
+A day's rows are recomputed from the cases and referrals behind them, all at once
+(deleted and inserted in one transaction), and the difference carried into its month's
+rows, so doing it twice does no harm. Saving what the rollups read of a case or a
+referral marks its day (models.RollupChange); a beat task every minute and every
+report, before it reads, recompute the marked days (`refresh_changed`) and renew the
+`version` reports keep their figures under. `rebuild` recomputes every day
+(`manage.py rebuild_rollups`).
+
+Counts are exact. Times (to a volunteer, to an answer, to an outcome) are kept as
+histograms with buckets RATIO wide, so a median read from them is within MEDIAN_ERROR of
+the exact one (and within half a minute below a minute). What depends on the moment a
+report is read (follow-ups now overdue, referrals unanswered for too long, cases still
+waiting) is kept by date, and reckoned when read."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from itertools import product
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+
+from helpdesk.models import (
+    OPEN_REFERRAL,
+    Assignment,
+    Case,
+    DailyRollup,
+    Referral,
+    ReferralEvent,
+    RollupChange,
+)
+
+S = Referral.Status
+# Outcomes a partner records itself: its word, not the desk's (referrals.PARTNER_ANSWERS).
+PARTNER_OUTCOMES = frozenset({S.ACCEPTED, S.DECLINED, S.COMPLETED})
+RATIO = 1.1  # each bucket is 10 % wider than the one before
+FLOOR_SECONDS = 60  # bucket 0 holds everything under a minute
+MEDIAN_ERROR = math.sqrt(RATIO) - 1  # 4.9 %: a bucket's middle is this close to its ends
+BATCH = 5_000
+LOCK = 1_700_017  # the advisory lock of the rollups' writers (PostgreSQL)
+VERSION_KEY = "rollups:version"
+# The most changed days a report recomputes before it reads (a few seconds at a million
+# cases); more are left to the beat task and `manage.py rebuild_rollups`.
+LIVE_DAYS = 31
+
+
+# Histograms -------------------------------------------------------------------------------
+
+
+def bucket(seconds: float) -> int:
+    """Bucket 0: under a minute; bucket i ≥ 1: [60·1.1^(i−1), 60·1.1^i) seconds."""
+    if seconds < FLOOR_SECONDS:
+        return 0
+    return 1 + int(math.log(seconds / FLOOR_SECONDS) / math.log(RATIO))
+
+
+def bucket_seconds(index: int) -> float:
+    """A bucket's middle (geometric, so it is as close to either end)."""
+    if index == 0:
+        return FLOOR_SECONDS / 2
+    return FLOOR_SECONDS * RATIO ** (index - 0.5)
+
+
+def merge(into: dict, counts: dict) -> None:
+    for key, count in counts.items():
+        into[key] = into.get(key, 0) + count
+
+
+def median(histogram: dict) -> timedelta | None:
+    """The median of a histogram ({bucket: count}, buckets as ints or strings): the
+    middle of the bucket holding the middle value (or the mean of the two middles)."""
+    counts = sorted((int(index), count) for index, count in histogram.items() if count)
+    total = sum(count for _index, count in counts)
+    if not total:
+        return None
+    lower, upper = (total - 1) // 2, total // 2
+    found, seen = [], 0
+    for index, count in counts:
+        while len(found) < 2 and (lower if not found else upper) < seen + count:
+            found.append(index)
+        seen += count
+        if len(found) == 2:
+            break
+    return timedelta(seconds=(bucket_seconds(found[0]) + bucket_seconds(found[1])) / 2)
+
+
+def add_waits(histogram: dict, waiting: dict, now: datetime) -> None:
+    """Add the waits until `now` of cases still waiting ({minute they came in: count})
+    to a histogram: walked from the shortest wait up, so each bucket's bound is worked
+    out once, not each case's logarithm (a million-case desk has tens of thousands)."""
+    index, upper, moment = 0, FLOOR_SECONDS, now.timestamp()
+    for minute, count in sorted(((int(m), c) for m, c in waiting.items()), reverse=True):
+        waited = max(moment - minute * 60, 0)
+        while waited >= upper:
+            index, upper = index + 1, FLOOR_SECONDS * RATIO ** (index + 1)
+        key = str(index)
+        histogram[key] = histogram.get(key, 0) + count
+
+
+def longest(histogram: dict) -> timedelta | None:
+    """The longest time of a histogram: the middle of its highest bucket."""
+    top = max((int(index) for index, count in histogram.items() if count), default=None)
+    return None if top is None else timedelta(seconds=bucket_seconds(top))
+
+
+def add_time(figures: Figures, name: str, duration: timedelta) -> None:
+    key = str(bucket(max(duration.total_seconds(), 0)))
+    histogram = figures.histograms.setdefault(name, {})
+    histogram[key] = histogram.get(key, 0) + 1
+
+
+def count(counts: dict, key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def add_counts(into: dict, counts: dict, sign: int) -> None:
+    """Add (or take away) counts, forgetting those that reach zero."""
+    for key, value in counts.items():
+        total = into.get(key, 0) + sign * value
+        if total:
+            into[key] = total
+        else:
+            into.pop(key, None)
+
+
+class Figures:
+    """What one rollup row holds, to add up and take away (a month row is the sum of
+    its days' rows)."""
+
+    COUNTS = ("cases", "escalations", "referrals", "partner_confirmed")
+    MAPS = ("statuses", "declines", "follow_ups", "unanswered", "waiting")
+    __slots__ = (*COUNTS, *MAPS, "histograms")
+
+    def __init__(self) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, 0)
+        for name in self.MAPS:
+            setattr(self, name, {})
+        self.histograms: dict[str, dict] = {}
+
+    def add(self, other: Figures, sign: int = 1) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+        for name in self.MAPS:
+            add_counts(getattr(self, name), getattr(other, name), sign)
+        for name, histogram in other.histograms.items():
+            mine = self.histograms.setdefault(name, {})
+            add_counts(mine, histogram, sign)
+            if not mine:
+                del self.histograms[name]
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.FIELDS)
+
+    FIELDS = (*COUNTS, *MAPS, "histograms")
+
+    @classmethod
+    def of(cls, values) -> Figures:
+        """From the values of FIELDS, in that order."""
+        figures = cls()
+        for name, value in zip(cls.FIELDS, values, strict=True):
+            setattr(figures, name, value)
+        return figures
+
+    def row(self, key: Key) -> DailyRollup:
+        span, day, need_id, language, country, organisation_id = key
+        return DailyRollup(
+            span=span,
+            day=day,
+            need_id=need_id,
+            language=language,
+            country=country,
+            organisation_id=organisation_id,
+            **{name: getattr(self, name) for name in self.FIELDS},
+        )
+
+
+# Days -------------------------------------------------------------------------------------
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the start of `start` to the end of `end`, both days included, in the
+    desk's time zone."""
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive days as (first, last) runs."""
+    first = last = None
+    for day in sorted(set(days)):
+        if last is not None and day == last + timedelta(days=1):
+            last = day
+            continue
+        if first is not None:
+            yield first, last
+        first = last = day
+    if first is not None:
+        yield first, last
+
+
+def within(field: str, days: set[date] | None) -> Q:
+    """`field` falls on one of `days` (None: on any day)."""
+    if days is None:
+        return Q()
+    found = Q(pk__in=[])
+    for first, last in runs(days):
+        since, until = day_bounds(first, last)
+        found |= Q(**{f"{field}__gte": since, f"{field}__lt": until})
+    return found
+
+
+# Computing the rows -------------------------------------------------------------------------
+
+DAY, MONTH = DailyRollup.Span.DAY, DailyRollup.Span.MONTH
+ALL = "*"  # every language, or every country (every need: None)
+# (span, day, need, language, country, organisation): organisation None for cases.
+Key = tuple[str, date, int | None, str, str, int | None]
+# The combinations each case and each referral is counted under: the exact one and
+# those a report reads. Cases: with and without their country (desk health has no
+# country filter). Referrals: every way to leave need, language or country out, so
+# the review under any of its filters reads only the rows of that filter.
+CASE_LEVELS = ((True, True, True), (True, True, False))
+REFERRAL_LEVELS = tuple(product((True, False), repeat=3))
+
+
+def keys(day: date, need_id, language, country, organisation_id, levels) -> list[Key]:
+    return [
+        (
+            DAY,
+            day,
+            need_id if by_need else None,
+            (language or "") if by_language else ALL,
+            country if by_country else ALL,
+            organisation_id,
+        )
+        for by_need, by_language, by_country in levels
+    ]
+
+
+def count_in(rows: dict[Key, Figures], where: list[Key], figures: Figures) -> None:
+    """Add one case's or referral's figures to the rows of `where`: only what it holds,
+    not every field (a rebuild does this a few million times)."""
+    counts = [(name, value) for name in Figures.COUNTS if (value := getattr(figures, name))]
+    entries = [
+        (name, key, value) for name in Figures.MAPS for key, value in getattr(figures, name).items()
+    ]
+    times = [
+        (name, key, value)
+        for name, histogram in figures.histograms.items()
+        for key, value in histogram.items()
+    ]
+    for at in where:
+        row = rows.get(at)
+        if row is None:
+            row = rows[at] = Figures()
+        for name, value in counts:
+            setattr(row, name, getattr(row, name) + value)
+        for name, key, value in entries:
+            found = getattr(row, name)
+            found[key] = found.get(key, 0) + value
+        for name, key, value in times:
+            histogram = row.histograms.setdefault(name, {})
+            histogram[key] = histogram.get(key, 0) + value
+
+
+def add_case(rows, *, created, need_id, language, country, status, assigned, responded, closed):
+    """One case, on the day it came in. It waited for a volunteer until its first
+    assignment; closed before anyone took it, until then; else it is still waiting."""
+    figures = Figures()
+    figures.cases = 1
+    figures.statuses[status] = 1
+    if assigned is not None:
+        add_time(figures, "to_volunteer", assigned - created)
+    if responded is not None:
+        add_time(figures, "to_first_answer", responded - created)
+    waited_until = assigned or closed
+    if waited_until is None:
+        count(figures.waiting, str(int(created.timestamp()) // 60))
+    else:
+        add_time(figures, "waited", waited_until - created)
+    day = timezone.localdate(created)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
+
+
+def add_escalation(rows, *, escalated, need_id, language, country) -> None:
+    """An escalation counts on the day it happened."""
+    figures = Figures()
+    figures.escalations = 1
+    day = timezone.localdate(escalated)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
+
+
+def add_referral(
+    rows,
+    *,
+    created,
+    organisation_id,
+    need_id,
+    language,
+    country,
+    status,
+    sent,
+    first_answer,
+    outcome,
+    follow_up_on,
+    failure_reason,
+    partner_answer,
+    partner_outcome,
+) -> None:
+    """One referral, on the day it was drafted, under its case's need, first language
+    and country. Times run from sending."""
+    figures = Figures()
+    figures.referrals = 1
+    figures.statuses[status] = 1
+    if status in PARTNER_OUTCOMES and partner_outcome:
+        figures.partner_confirmed = 1
+    if status == S.DECLINED:
+        count(figures.declines, failure_reason or Referral.FailureReason.OTHER)
+    if status in OPEN_REFERRAL and follow_up_on is not None:
+        count(figures.follow_ups, follow_up_on.isoformat())
+    if sent is not None:
+        if status == S.SENT and first_answer is None:
+            count(figures.unanswered, timezone.localdate(sent).isoformat())
+        if first_answer is not None:
+            add_time(figures, "to_answer", first_answer - sent)
+        if outcome is not None:
+            add_time(figures, "to_outcome", outcome - sent)
+        if partner_answer is not None:
+            add_time(figures, "to_partner_answer", partner_answer - sent)
+    day = timezone.localdate(created)
+    where = keys(day, need_id, language, country, organisation_id, REFERRAL_LEVELS)
+    count_in(rows, where, figures)
+
+
+def month_key(key: Key) -> Key:
+    _span, day, *rest = key
+    return (MONTH, day.replace(day=1), *rest)
+
+
+KEY_FIELDS = ("span", "day", "need_id", "language", "country", "organisation_id")
+
+
+def stored(rows: QuerySet[DailyRollup]) -> Iterator[tuple[int, Key, Figures]]:
+    """Stored rows as (id, key, figures), without making a model instance of each."""
+    for pk, *values in rows.values_list("pk", *KEY_FIELDS, *Figures.FIELDS).iterator(BATCH):
+        yield pk, tuple(values[:6]), Figures.of(values[6:])
+
+
+def compute(days: set[date] | None) -> dict[Key, Figures]:
+    """The rows of these days (None: of every day), from the cases and referrals."""
+    rows: dict[Key, Figures] = {}
+    first_assigned = Assignment.objects.filter(case=OuterRef("pk")).order_by("assigned_at")
+    cases = (
+        Case.objects.filter(within("created_at", days))
+        .order_by()
+        .annotate(
+            first_language=KeyTextTransform("0", "languages"),
+            assigned=Subquery(first_assigned.values("assigned_at")[:1]),
+        )
+        .values_list(
+            "created_at",
+            "need_id",
+            "first_language",
+            "country",
+            "status",
+            "assigned",
+            "first_response_at",
+            "closed_at",
+        )
+    )
+    for created, need_id, language, country, status, assigned, responded, closed in cases.iterator(
+        chunk_size=BATCH
+    ):
+        add_case(
+            rows,
+            created=created,
+            need_id=need_id,
+            language=language,
+            country=country,
+            status=status,
+            assigned=assigned,
+            responded=responded,
+            closed=closed,
+        )
+    escalated = (
+        Case.objects.filter(within("escalated_at", days), escalated_at__isnull=False)
+        .order_by()
+        .annotate(first_language=KeyTextTransform("0", "languages"))
+        .values_list("escalated_at", "need_id", "first_language", "country")
+    )
+    for moment, need_id, language, country in escalated.iterator(chunk_size=BATCH):
+        add_escalation(rows, escalated=moment, need_id=need_id, language=language, country=country)
+
+    by_partner = ReferralEvent.objects.filter(referral=OuterRef("pk"), by_partner=True)
+    referrals = (
+        Referral.objects.filter(within("created_at", days))
+        .order_by()
+        .annotate(
+            first_language=KeyTextTransform("0", "case__languages"),
+            partner_answer=Subquery(by_partner.order_by("at").values("at")[:1]),
+            partner_outcome=Exists(
+                by_partner.filter(kind=ReferralEvent.Kind.STATUS, status__in=PARTNER_OUTCOMES)
+            ),
+        )
+        .values_list(
+            "created_at",
+            "organisation_id",
+            "case__need_id",
+            "first_language",
+            "case__country",
+            "status",
+            "sent_at",
+            "first_answer_at",
+            "outcome_at",
+            "follow_up_on",
+            "failure_reason",
+            "partner_answer",
+            "partner_outcome",
+        )
+    )
+    for values in referrals.iterator(chunk_size=BATCH):
+        (created, organisation_id, need_id, language, country, status, sent, answer) = values[:8]
+        outcome, follow_up_on, reason, partner_answer, partner_outcome = values[8:]
+        add_referral(
+            rows,
+            created=created,
+            organisation_id=organisation_id,
+            need_id=need_id,
+            language=language,
+            country=country,
+            status=status,
+            sent=sent,
+            first_answer=answer,
+            outcome=outcome,
+            follow_up_on=follow_up_on,
+            failure_reason=reason,
+            partner_answer=partner_answer,
+            partner_outcome=partner_outcome,
+        )
+    return rows
+
+
+# Writing them -------------------------------------------------------------------------------
+
+
+def take_lock(*, wait: bool) -> bool:
+    """One writer of rollups at a time (two would each delete a day and insert it
+    twice). PostgreSQL: an advisory lock held to the end of the transaction; SQLite
+    writes one transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK])
+        return cursor.fetchone()[0]
+
+
+def remove(rows: QuerySet) -> None:
+    """One DELETE. QuerySet.delete() would load every row first, to send the delete
+    signals that resources/cache.py listens to for every model (41 s of a 48 s rebuild
+    at 100,000 cases); nothing listens for these rows."""
+    rows._raw_delete(rows.db)
+
+
+def insert(rows: dict[Key, Figures]) -> None:
+    """New rows; on PostgreSQL by COPY, which a rebuild's hundreds of thousands of rows
+    need (making a model instance of each costs more than computing it)."""
+    if connection.vendor != "postgresql":
+        DailyRollup.objects.bulk_create(
+            (figures.row(key) for key, figures in rows.items()), batch_size=BATCH
+        )
+        return
+    names = (*Figures.COUNTS, *Figures.MAPS, "histograms")
+    columns = ", ".join(
+        ("span", "day", "need_id", "language", "country", "organisation_id", *names)
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {DailyRollup._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608 - our names
+        ) as copy,
+    ):
+        for key, figures in rows.items():
+            copy.write_row(
+                (
+                    *key,
+                    *(getattr(figures, name) for name in Figures.COUNTS),
+                    *(json.dumps(getattr(figures, name)) for name in (*Figures.MAPS, "histograms")),
+                )
+            )
+
+
+def replace(days: set[date]) -> int:
+    """Recompute these days' rows and put them in place of the old ones, and carry the
+    difference into their months' rows; inside the caller's transaction and lock.
+    Returns how many day rows there are now."""
+    new = compute(days)
+    old_rows = DailyRollup.objects.filter(span=DAY, day__in=days)
+    change: dict[Key, Figures] = defaultdict(Figures)
+    for key, figures in new.items():
+        change[month_key(key)].add(figures)
+    for _pk, key, figures in stored(old_rows):
+        change[month_key(key)].add(figures, -1)
+    remove(old_rows)
+    insert(new)
+    months = {key[1] for key in change}
+    # The months' rows that change are taken out and put back with the difference
+    # (a delete and a COPY cost less than an UPDATE of each).
+    changed, gone = {}, []
+    for pk, key, figures in stored(DailyRollup.objects.filter(span=MONTH, day__in=months)):
+        difference = change.pop(key, None)
+        if difference is not None:
+            gone.append(pk)
+            figures.add(difference)
+            changed[key] = figures
+    for start in range(0, len(gone), BATCH):
+        remove(DailyRollup.objects.filter(pk__in=gone[start : start + BATCH]))
+    changed.update(change)
+    insert({key: figures for key, figures in changed.items() if not figures.is_empty()})
+    return len(new)
+
+
+def live_days() -> int | None:
+    """How many changed days a report may recompute before it reads: LIVE_DAYS, or all
+    of them where no beat runs (the embedded default, whose tasks run in-process)."""
+    return None if settings.CELERY_TASK_ALWAYS_EAGER else LIVE_DAYS
+
+
+def version() -> str:
+    """A token that changes whenever rollups change (kept in the shared cache): what
+    a report's figures are kept under (report_views.figures_for)."""
+    token = cache.get(VERSION_KEY)
+    if token is None:
+        cache.add(VERSION_KEY, secrets.token_hex(8), None)
+        token = cache.get(VERSION_KEY, "")
+    return token
+
+
+def renew_version() -> None:
+    """At once, and again after commit (a report that read the old rows meanwhile is
+    not kept under the new token)."""
+    cache.set(VERSION_KEY, secrets.token_hex(8), None)
+    transaction.on_commit(lambda: cache.set(VERSION_KEY, secrets.token_hex(8), None))
+
+
+def refresh_changed(*, wait: bool = True, most: int | None = None) -> int:
+    """Recompute the days marked as changed; what the beat task runs every minute and
+    every report before it reads (without waiting: when another process is at it, the
+    report reads what is there; nor when more than `most` days are marked, as after an
+    upgrade: that is the beat's or the command's work, not a request's). A change
+    committed meanwhile keeps its own mark for the next refresh. Returns how many days
+    were recomputed."""
+    with transaction.atomic():
+        if not take_lock(wait=wait):
+            return 0
+        changes = list(RollupChange.objects.values_list("pk", "day"))
+        days = {day for _pk, day in changes}
+        if not days or (most is not None and len(days) > most):
+            return 0
+        replace(days)
+        renew_version()
+        marks = [pk for pk, _day in changes]
+        for start in range(0, len(marks), 500):
+            remove(RollupChange.objects.filter(pk__in=marks[start : start + 500]))
+    return len(days)
+
+
+def rebuild() -> int:
+    """Recompute every day's and month's rows; returns how many rows there are now."""
+    with transaction.atomic():
+        take_lock(wait=True)
+        remove(RollupChange.objects.all())
+        remove(DailyRollup.objects.all())
+        days = compute(None)
+        months: dict[Key, Figures] = defaultdict(Figures)
+        for key, figures in days.items():
+            months[month_key(key)].add(figures)
+        insert(days)
+        insert(months)
+        renew_version()
+        return len(days) + len(months)
+
+
+# Reading them ------------------------------------------------------------------------------
+
+
+def in_period(start: date, end: date) -> Q:
+    """The rows that add up to the days from `start` to `end`: the month rows of the
+    whole months inside, the day rows of the days around them."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    months = []
+    while True:
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if following - timedelta(days=1) > end:
+            break
+        months.append(first)
+        first = following
+    if not months:
+        return Q(span=DAY, day__gte=start, day__lte=end)
+    after = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (
+        Q(span=MONTH, day__in=months)
+        | Q(span=DAY, day__gte=start, day__lt=months[0])
+        | Q(span=DAY, day__gte=after, day__lte=end)
+    )
