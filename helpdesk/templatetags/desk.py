@@ -47,3 +47,13 @@ def as_context(label: str) -> str:
     """A field's label used before its error ("Which country — Please choose a
     country."): without the question mark, full stop or colon it ends with."""
     return str(label).rstrip(" ?.:;!؟؛。")
+
+
+@register.filter
+def at(items, index: int):
+    """The item at `index` of a list: the column name a table cell gives itself
+    (data-label) when its table stacks on a phone."""
+    try:
+        return items[index]
+    except (IndexError, TypeError):
+        return ""

@@ -100,3 +100,62 @@ def test_an_invitation_sets_the_new_volunteers_profile(transactional_db, live_se
     assert list(sara.profile.languages.values_list("code", flat=True)) == ["fa"]
     assert sara.profile.needs.count() == 1
     invitee.context.close()
+
+
+def test_the_reports_fit_a_laptop_and_a_phone_with_readable_charts(
+    transactional_db, live_server, context_factory
+):
+    """Issue 14: the referral outcomes and the desk's health fit 1366 px without the page
+    scrolling sideways (column names wrap, numbers line up under their names) and stack
+    into cards on a phone; chart words keep the page's size on both; a period with
+    nothing in it says so instead of drawing empty axes."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from helpdesk.models import Referral
+    from tests.helpdesk.test_reports import organisation, referral
+
+    S = Referral.Status
+    cora, amira = desk_with_cases()
+    start = timezone.now() - timedelta(days=30)
+    with time_machine.travel(start, tick=False):
+        case = new_case(need="leave", languages=("ar",), volunteer=amira)
+    for slug in ("alpha", "beta", "gamma"):
+        referral(case, organisation(slug), amira, [(1, S.SENT), (3, S.ACCEPTED)], t0=start)
+
+    page = context_factory(viewport=LAPTOP).new_page()
+    sign_in(page, live_server.url, cora)
+    label_sizes = set()
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for report, path in (
+            ("referrals", "/desk/reports/referrals/"),
+            ("health", "/desk/reports/health/"),
+        ):
+            page.goto(live_server.url + path)
+            assert no_sideways_scroll(page), (name, path)
+            assert page.locator(".table-wrap").count() == 0  # no scroll hidden in a box
+            label_sizes.add(
+                page.evaluate(
+                    "getComputedStyle(document.querySelector('.chart__label')).fontSize"
+                )
+            )
+            assert_accessible(page)
+            screenshot(page, f"reports-{report}-{name}")
+        page.goto(live_server.url + "/desk/reports/referrals/")
+        if name == "laptop":
+            header = page.get_by_role("columnheader", name="Acceptance rate").first
+            assert header.evaluate("h => getComputedStyle(h).textAlign") in {"end", "right"}
+        else:  # each organisation's row is a card whose cells name their column
+            cell = page.locator("tbody tr", has_text="Alpha").first.locator("td").nth(8)
+            assert cell.inner_text() == "100%"
+            assert cell.evaluate("c => getComputedStyle(c).display") == "block"
+            said = cell.evaluate("c => getComputedStyle(c, '::before').content")
+            assert "Acceptance rate" in said
+    assert len(label_sizes) == 1 and float(label_sizes.pop().rstrip("px")) >= 13
+
+    page.goto(live_server.url + "/desk/reports/health/?start=2020-01-01&end=2020-03-31")
+    assert page.get_by_text("No data in this period.").count() == 2  # both week charts
+    assert_accessible(page)
