@@ -20,6 +20,7 @@ from helpdesk.models import (
 )
 from helpdesk.roles import Role
 from helpdesk.widgets import PrerenderedSelect
+from resources.cache import remember
 from resources.models import Language, Need, Organisation
 
 
@@ -287,6 +288,20 @@ def handover_choices(case: Case) -> list[tuple[int, str]]:
     return choices
 
 
+MODEL_INVALID_CHOICE = forms.ModelChoiceField.default_error_messages["invalid_choice"]
+
+
+def library_choices() -> dict[str, list[tuple[str, str]]]:
+    """The needs and languages as (value, label) choices, made once per library version."""
+    return remember(
+        ("filter-choices",),
+        lambda: {
+            "needs": [(str(need.pk), str(need)) for need in Need.objects.all()],
+            "languages": [(lang.code, str(lang)) for lang in Language.objects.all()],
+        },
+    )
+
+
 class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
@@ -294,20 +309,22 @@ class CaseFilterForm(forms.Form):
         required=False,
         widget=PrerenderedSelect,
     )
-    need = forms.ModelChoiceField(
+    # The library's needs and languages kept in memory (resources/cache.py): no query to
+    # list them or to check a choice. The values and labels are those a ModelChoiceField
+    # gave (a need's id, a language's code).
+    need = forms.ChoiceField(
         label=_("Need"),
-        queryset=Need.objects.all(),
+        choices=lambda: [("", _("Any")), *library_choices()["needs"]],
         required=False,
-        empty_label=_("Any"),
         widget=PrerenderedSelect,
+        error_messages={"invalid_choice": MODEL_INVALID_CHOICE},
     )
-    language = forms.ModelChoiceField(
+    language = forms.ChoiceField(
         label=_("Language"),
-        queryset=Language.objects.all(),
+        choices=lambda: [("", _("Any")), *library_choices()["languages"]],
         required=False,
-        empty_label=_("Any"),
-        to_field_name="code",
         widget=PrerenderedSelect,
+        error_messages={"invalid_choice": MODEL_INVALID_CHOICE},
     )
     country = forms.CharField(label=_("Country code"), max_length=2, required=False)
     urgent = forms.ChoiceField(

@@ -225,7 +225,7 @@ def all_cases(request: HttpRequest) -> HttpResponse:
         if data["need"]:
             queryset = queryset.filter(need=data["need"])
         if data["language"]:
-            queryset = queryset.speaking_any([data["language"].code])
+            queryset = queryset.speaking_any([data["language"]])
         if data["country"]:
             queryset = queryset.filter(country=data["country"].upper())
         if data["urgent"]:

@@ -12,7 +12,7 @@ from helpdesk import access, views
 from helpdesk.models import Case, Message, Note, Referral
 from helpdesk.sessions import SEEN_KEY
 from resources.matching import match
-from resources.models import Organisation
+from resources.models import Need, Organisation
 from tests.helpdesk.test_desk import away, new_case, trained
 
 MAX_QUERIES = 10
@@ -254,3 +254,19 @@ def test_a_case_list_decrypts_no_content(coordinator_client, volunteer, monkeypa
     assert decrypted == []
     coordinator_client.get(reverse("case", args=[Case.objects.first().reference]))
     assert decrypted  # the workspace does decrypt: the spy sees it
+
+
+def test_the_case_filter_lists_the_library_without_asking_for_it(coordinator_client):
+    """The filter's needs and languages come from the library kept in memory, made again
+    when the library changes: a new need is listed and can be chosen."""
+    url = reverse("all_cases")
+    coordinator_client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        coordinator_client.get(url + "?need=1&language=ar")
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert 'FROM "resources_need"' not in sql and 'FROM "resources_language"' not in sql
+
+    need = Need.objects.create(slug="housing", name="A safe place to sleep", position=9)
+    page = coordinator_client.get(url + f"?need={need.pk}").content.decode()
+    assert f'<option value="{need.pk}" selected>A safe place to sleep</option>' in page
+    assert "errors" not in page.split('id="id_need"')[0].rsplit('class="field', 1)[1]
