@@ -163,6 +163,21 @@ class BoundedPaginator(Paginator):
     def _bounded(self) -> tuple[int, bool]:
         return bounded_count(self.object_list, self.limit)
 
+    def get_page(self, number):
+        """The first page is read before anything is counted: a list shorter than a page
+        (a volunteer's own cases, nearly always) then needs no count at all. Any other
+        page, and what Django makes of a page number, as Paginator.get_page does."""
+        try:
+            first = number is None or int(number) == 1
+        except (TypeError, ValueError):
+            first = True  # Django shows the first page for a number that is none
+        if not first:
+            return super().get_page(number)
+        rows = list(self.object_list[: self.per_page])
+        if len(rows) < self.per_page:
+            self._bounded = (len(rows), True)
+        return self._get_page(rows, 1, self)
+
     @property
     def count(self) -> int:
         return self._bounded[0]
