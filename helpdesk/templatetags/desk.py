@@ -11,7 +11,8 @@ from functools import lru_cache
 
 from django import template
 from django.template.defaultfilters import timesince_filter
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -156,3 +157,18 @@ def case_rows(context, cases, now, *, show_status=False, show_volunteer=False, c
             "      </tr>\n    "
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag(takes_context=True)
+def staff_links(context) -> str:
+    """The staff navigation's list of links (partials/staff_links.html): the same for
+    everyone of a role in a language, so rendered once per process for each (its eleven
+    links and twelve translations were most of the staff base template's time)."""
+    coordinator = bool(context["user"].is_coordinator)
+    return _staff_links(get_language(), coordinator, get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=64)
+def _staff_links(language: str, coordinator: bool, prefix: str, urlconf) -> str:
+    with translation.override(language):
+        return render_to_string("partials/staff_links.html", {"coordinator": coordinator})
