@@ -261,7 +261,6 @@ def test_lists_run_a_constant_number_of_queries(
     many = count(30)
     # A list shorter than a page is not counted; a longer one is, once, however long.
     assert many == one + 1
-    assert count(30) == many
     page = coordinator_client.get(reverse(name) + "?page=2")
     assert page.status_code == 200
 
