@@ -204,7 +204,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--think", type=int, default=1000, help="ms between a session's pages")
     parser.add_argument("--quiet", type=int, default=15, help="seconds of staff alone first")
-    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--port", type=int, default=8766, help="and the next one for staff")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="staff pages served by the same gunicorn as the public side, not by their own "
+        "(deploy/Caddyfile sends /desk/, /accounts/ and /admin/ to the staff containers)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print, write no result")
     args = parser.parse_args()
     # One connection per person waiting: raise the open-files limit as far as allowed.
@@ -248,26 +254,32 @@ def main() -> None:
         "staff_pages": len(visits),
         "load_before": load_average(),
     }  # fmt: skip
+    shared = "the public side's gunicorn"
+    result["staff_served_by"] = shared if args.shared else "their own gunicorn"
     server = start_gunicorn(args.port, env)
+    servers = [server]
+    staff_port = args.port if args.shared else args.port + 1
     peak = 0.0
     try:
-        wait_until_idle(args.port)
-        warm = staff_wrk(args.port, visits_file, 0, 3)
+        if not args.shared:
+            servers.append(start_gunicorn(staff_port, env))
+        wait_until_idle(staff_port)
+        warm = staff_wrk(staff_port, visits_file, 0, 3)
         wrk_result(warm)
-        wait_until_idle(args.port)
-        quiet = staff_wrk(args.port, visits_file, args.think, args.quiet)
+        wait_until_idle(staff_port)
+        quiet = staff_wrk(staff_port, visits_file, args.think, args.quiet)
         result["staff_alone"] = wrk_result(quiet)
         print(f"  staff alone: {result['staff_alone']}", flush=True)
-        wait_until_idle(args.port)
+        wait_until_idle(staff_port)
         submissions = Submissions(args.port, form, cookie, run)
-        staff = staff_wrk(args.port, visits_file, args.think, args.seconds)
+        staff = staff_wrk(staff_port, visits_file, args.think, args.seconds)
         started = time.monotonic()
 
         async def surge() -> float:
             async def watch():
                 nonlocal peak
                 while True:
-                    peak = max([peak, *worker_rss_mb(server)])
+                    peak = max([peak, *(mb for each in servers for mb in worker_rss_mb(each))])
                     await asyncio.sleep(2)
 
             watcher = asyncio.create_task(watch())
@@ -281,12 +293,14 @@ def main() -> None:
         result["staff_during_surge"] = wrk_result(staff)
         result["load_after"] = load_average()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        for each in servers:
+            os.killpg(each.pid, signal.SIGTERM)
+        for each in servers:
+            try:
+                each.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                os.killpg(each.pid, signal.SIGKILL)
+                each.wait()
 
     made = set(
         Case.objects.filter(submission_key__startswith=f"surge-{run}-").values_list(
@@ -342,8 +356,9 @@ def markdown(result: dict) -> str:
         f"{result['staff_sessions']} staff sessions ({COORDINATOR_SESSIONS} coordinator, "
         f"{VOLUNTEER_SESSIONS} volunteer) open {result['staff_pages']} pages in turn (their "
         "cases, the pool, all cases filtered, a case's workspace), each waiting "
-        f"{result['think_ms']} ms between pages. `make bench` runs this after the page "
-        "benchmark; `bench/surge.py` runs only this.",
+        f"{result['think_ms']} ms between pages. Staff pages served by "
+        f"{result['staff_served_by']} (2 sync workers each). `make bench` runs this after the "
+        "page benchmark; `bench/surge.py` runs only this.",
         "",
         "## Submissions",
         "",
