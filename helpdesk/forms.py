@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from allauth.account.forms import LoginForm
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
@@ -261,19 +263,37 @@ def gap_words(missing: list[str]) -> str:
 
 def handover_choices(case: Case) -> list[tuple[int, str]]:
     """Every active staff member, with their languages, needs and load, and a mark when
-    they do not fit the case; in three queries however large the team."""
+    they do not fit the case; in three queries however large the team. Languages and
+    needs are read as pairs of ids and codes: prefetching them made ~4,000 model
+    instances and related managers for a team of 200 (~100 ms)."""
     today = timezone.localdate()
-    profiles = (
+    profiles = list(
         VolunteerProfile.objects.filter(user__is_active=True)
         .select_related("user")
-        .prefetch_related("languages", "needs")
-        .with_load()
+        .with_shown_load()
         .order_by("user__first_name", "user__email")
     )
+    ids = [profile.pk for profile in profiles]
+    languages, needs = defaultdict(set), defaultdict(set)
+    through = VolunteerProfile.languages.through.objects.filter(volunteerprofile_id__in=ids)
+    for profile_id, code in through.values_list("volunteerprofile_id", "language__code"):
+        languages[profile_id].add(code)
+    through = VolunteerProfile.needs.through.objects.filter(volunteerprofile_id__in=ids)
+    for profile_id, slug in through.values_list("volunteerprofile_id", "need__slug"):
+        needs[profile_id].add(slug)
     facts = routing.CaseFacts(need=case.need.slug, languages=tuple(case.languages))
     choices = []
     for profile in profiles:
-        candidate = profile.as_candidate(open_cases=profile.open_cases)
+        # As VolunteerProfile.as_candidate() gives it.
+        candidate = routing.Candidate(
+            id=profile.user_id,
+            languages=frozenset(languages[profile.pk]),
+            needs=frozenset(needs[profile.pk]),
+            capacity=profile.capacity,
+            open_cases=profile.open_cases,
+            active=profile.user.is_active,
+            paused_until=profile.paused_until,
+        )
         missing = routing.gaps(facts, candidate, today=today)
         label = "{name} — {languages} · {needs} · {load}/{capacity}".format(
             name=profile.user,

@@ -518,7 +518,7 @@ def team(request: HttpRequest) -> HttpResponse:
     profiles = (
         VolunteerProfile.objects.select_related("user")
         .prefetch_related("languages", "needs")
-        .with_load()
+        .with_shown_load()
         .order_by("-user__is_active", "user__first_name", "user__email")
     )
     return render(

@@ -272,3 +272,23 @@ def test_the_case_filter_lists_the_library_without_asking_for_it(coordinator_cli
     page = coordinator_client.get(url + f"?need={need.pk}").content.decode()
     assert f'<option value="{need.pk}" selected>A safe place to sleep</option>' in page
     assert "errors" not in page.split('id="id_need"')[0].rsplit('class="field', 1)[1]
+
+
+def test_the_shown_load_is_the_load_routing_counts(volunteer):
+    """The team page and the hand-over list count open cases from the open-cases index
+    (with_shown_load); routing groups the cases (with_load). Both must agree, also for a
+    closed case and one whose content the person had destroyed."""
+    from helpdesk.models import CloseReason, VolunteerProfile
+    from helpdesk.roles import Role
+    from tests.conftest import make_staff
+
+    other_volunteer = trained(make_staff("other@example.org", Role.VOLUNTEER))
+    trained(volunteer, capacity=10)
+    with away(other_volunteer):
+        held = [new_case(volunteer=volunteer) for _ in range(3)]
+    held[0].close(CloseReason.RESOLVED, by=volunteer)
+    held[1].destroy_content(by_submitter=True)
+    shown = dict(VolunteerProfile.objects.with_shown_load().values_list("user_id", "open_cases"))
+    routed = dict(VolunteerProfile.objects.with_load().values_list("user_id", "open_cases"))
+    assert shown == routed
+    assert shown[volunteer.pk] == 1 and shown[other_volunteer.pk] == 0
