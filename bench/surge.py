@@ -349,8 +349,9 @@ def markdown(result: dict) -> str:
         f"# Haven under a surge: {result['rate']:.0f} submissions a second for "
         f"{result['seconds']} s",
         "",
-        f"{result['date']}, commit `{result['commit']}`, {result['cases']:,} cases in the database at the start, "
-        f"{result['cpus']} CPUs shared by wrk, the sender, both gunicorn workers and "
+        f"{result['date']}, commit `{result['commit']}`, {result['cases']:,} cases in the "
+        "database at the start, "
+        f"{result['cpus']} CPUs shared by wrk, the sender, the gunicorn workers and "
         f"PostgreSQL (load average {result['load_before']} before, {result['load_after']} "
         "after). "
         f"{result['staff_sessions']} staff sessions ({COORDINATOR_SESSIONS} coordinator, "
