@@ -95,8 +95,11 @@ clean:
 
 # Load test against a seeded PostgreSQL (127.0.0.1:5432, database haven_bench, dropped
 # and made anew) and the local Redis: `make bench` seeds 100,000 cases,
-# `make bench CASES=1000000` a million. Results land in bench/results/.
+# `make bench CASES=1000000` a million, then loads each page and ends with a surge
+# (200 submissions a second for a minute while 20 staff sessions browse; SURGE=no skips
+# it, SURGE_ARGS="--rate 100" changes it). Results land in bench/results/.
 CASES ?= 100000
+SURGE ?= yes
 .PHONY: bench
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { \
@@ -105,6 +108,7 @@ bench: $(VENV)/.installed
 	  else echo "The benchmark needs wrk: sudo apt-get install wrk"; exit 1; fi; }
 	$(BIN)/python bench/seed.py --cases $(CASES)
 	$(BIN)/python bench/run.py
+	@if [ "$(SURGE)" != no ]; then $(BIN)/python bench/surge.py $(SURGE_ARGS); fi
 
 # Faults on real services (issue 7): submissions while Redis stops, a Celery worker is
 # killed and PostgreSQL restarts; then every receipted case must exist, routed once.

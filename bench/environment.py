@@ -14,11 +14,12 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ROOT / "var" / "bench-keys.json"
-# Two people benchmarking on one machine each name their own database and Redis db.
+# Two people benchmarking on one machine each set their own (BENCH_DATABASE=haven_bench_b
+# BENCH_REDIS_URL=redis://127.0.0.1:6379/13), so neither drops the other's data.
 DATABASE = os.environ.get("BENCH_DATABASE", "haven_bench")
 KEYS_DATABASE = f"{DATABASE}_keys"  # the key store: one data key per case
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 PG = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def keys() -> dict[str, str]:
@@ -44,7 +45,7 @@ def bench_environment() -> dict[str, str]:
         "DEBUG": "false",
         "DATABASE_URL": f"{PG}/{DATABASE}",
         "KEYS_DATABASE_URL": f"{PG}/{KEYS_DATABASE}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_URL": REDIS_URL,
         "SITE_URL": "https://bench.local",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",

@@ -102,8 +102,9 @@ def submitter_session() -> str:
     client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")
     client.cookies.load(cookie)
     data = form.replace("__KEY__", f"bench-inbox-{time.time_ns()}")
+    # The receipt is shown once, by the page the post redirects to (with its cookie).
     page = client.post(
-        "/write/", data, content_type="application/x-www-form-urlencoded"
+        "/write/", data, content_type="application/x-www-form-urlencoded", follow=True
     ).content.decode()
     receipt = re.search(r'id="receipt-code"[^>]*value="([0-9A-Z-]+)"', page).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)

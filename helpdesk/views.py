@@ -148,9 +148,15 @@ POOL_HINT_LIMIT = 99
 class BoundedPaginator(Paginator):
     """A paginator that counts at most `ahead` items past the start of the page asked
     for. `exact` says whether `count` is the whole list or only a lower bound; when it
-    is not, the list goes on past `num_pages`."""
+    is not, the list goes on past `num_pages`.
 
-    def __init__(self, object_list, per_page: int, *, number, ahead: int) -> None:
+    With `rows`, a page is read in two steps inside one query: the ids of the page's
+    items from `object_list` (which must then be a plain, ordered queryset), then
+    `rows(ids)`, what the page shows of them. PostgreSQL otherwise misjudged how many
+    cases a list holds (the pool: 28 expected, 3,200 found at 100,000 cases) and joined
+    and sorted them all before taking 25, ~8 ms instead of ~1."""
+
+    def __init__(self, object_list, per_page: int, *, number, ahead: int, rows=None) -> None:
         super().__init__(object_list, per_page)
         try:
             # No page past a billion: the count's LIMIT must stay within 64 bits.
@@ -158,6 +164,7 @@ class BoundedPaginator(Paginator):
         except (TypeError, ValueError):
             start = 0
         self.limit = start + ahead
+        self.rows = rows
 
     @cached_property
     def _bounded(self) -> tuple[int, bool]:
@@ -171,6 +178,32 @@ class BoundedPaginator(Paginator):
     def exact(self) -> bool:
         return self._bounded[1]
 
+    def items(self, bottom: int, top: int) -> list:
+        if self.rows is None:
+            return list(self.object_list[bottom:top])
+        return self.rows(self.object_list.values("pk")[bottom:top])
+
+    def get_page(self, number):
+        """The first page is read before anything is counted: a list shorter than a page
+        (a volunteer's own cases, nearly always) then needs no count at all. Any other
+        page, and what Django makes of a page number, as Paginator.get_page does."""
+        try:
+            first = number is None or int(number) == 1
+        except (TypeError, ValueError):
+            first = True  # Django shows the first page for a number that is none
+        if not first:
+            return super().get_page(number)
+        items = self.items(0, self.per_page)
+        if len(items) < self.per_page:
+            self._bounded = (len(items), True)
+        return self._get_page(items, 1, self)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        return self._get_page(self.items(bottom, top), number, self)
+
 
 def bounded_count(queryset, limit: int) -> tuple[int, bool]:
     """How many rows, counting no further than `limit`, and whether that is all of them.
@@ -180,10 +213,20 @@ def bounded_count(queryset, limit: int) -> tuple[int, bool]:
     return min(count, limit), count <= limit
 
 
+def listed_cases(ids) -> list[Case]:
+    """What a case list shows of the cases whose ids `ids` (a queryset) gives."""
+    return list(Case.objects.filter(pk__in=ids).for_listing().order_by(*LISTING_ORDER))
+
+
 def case_list_context(request: HttpRequest, queryset, **extra) -> dict:
-    listing = queryset.for_listing().order_by(*LISTING_ORDER)
     number = request.GET.get("page")
-    page = BoundedPaginator(listing, PAGE_SIZE, number=number, ahead=COUNT_AHEAD).get_page(number)
+    page = BoundedPaginator(
+        queryset.order_by(*LISTING_ORDER),
+        PAGE_SIZE,
+        number=number,
+        ahead=COUNT_AHEAD,
+        rows=listed_cases,
+    ).get_page(number)
     return {"page": page, "now": timezone.now(), **extra}
 
 
@@ -225,7 +268,7 @@ def all_cases(request: HttpRequest) -> HttpResponse:
         if data["need"]:
             queryset = queryset.filter(need=data["need"])
         if data["language"]:
-            queryset = queryset.speaking_any([data["language"].code])
+            queryset = queryset.speaking_any([data["language"]])
         if data["country"]:
             queryset = queryset.filter(country=data["country"].upper())
         if data["urgent"]:
@@ -475,7 +518,7 @@ def team(request: HttpRequest) -> HttpResponse:
     profiles = (
         VolunteerProfile.objects.select_related("user")
         .prefetch_related("languages", "needs")
-        .with_load()
+        .with_shown_load()
         .order_by("-user__is_active", "user__first_name", "user__email")
     )
     return render(
