@@ -105,7 +105,8 @@ def test_a_partner_accepts_and_completes_a_referral_and_the_desk_sees_it(
 
     # Later, the partner says how it ended.
     phone.goto(live_server.url + link_in(email))
-    phone.get_by_label("Comment cela s'est terminé").fill("Elle a rencontré notre avocate le 12 mars.")
+    outcome = "Elle a rencontré notre avocate le 12 mars."
+    phone.get_by_label("Comment cela s'est terminé").fill(outcome)
     phone.get_by_role("button", name="Marquer comme terminée").click()
     assert_accessible(phone)
     screenshot(phone, "partner-05-completed-phone")
