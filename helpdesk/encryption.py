@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import secrets
 import threading
 import time
@@ -48,6 +49,14 @@ NONCE_BYTES = 12
 # this long elsewhere (workers, commands), so a destroyed key does not linger.
 KEY_CACHE_SECONDS = 30
 KEY_CACHE_SIZE = 256
+# Data keys are stored ahead, this many in one commit, and handed to new cases one by
+# one: a submission then waits for one disk flush (its case), not two. A key never
+# handed out seals nothing; retention sweeps it (helpdesk/retention.py).
+KEY_RESERVE_SIZE = 32
+# ... and only for this long after they were stored: retention deletes a key no case has
+# taken an hour after it was stored, so a key handed out late could be deleted under its
+# case.
+KEY_RESERVE_SECONDS = 600
 
 
 class DecryptionError(Exception):
@@ -127,11 +136,55 @@ def _remember(key_id: uuid.UUID, key: bytes) -> None:
 
 
 def new_data_key() -> uuid.UUID:
-    """Make a case's data key and store it, wrapped, in the key store; returns its id."""
-    key = AESGCM.generate_key(bit_length=256)
-    stored = DataKey.objects.create(wrapped=crypter().encrypt(key).decode("ascii"))
-    _remember(stored.pk, key)
-    return stored.pk
+    """A data key for a new case, already stored (wrapped) in the key store; its id.
+
+    Keys come from this process's reserve, stored in batches. Before one is handed out
+    the store is asked whether it still holds it (a read, no flush): a key store
+    restored from an older backup, or a test's rolled-back transaction, must never
+    leave a case sealed with a key that is not kept."""
+    for _ in range(2):
+        key_id, key = _reserve.take()
+        if data_key_exists(key_id):
+            _remember(key_id, key)
+            return key_id
+        _reserve.discard()  # and store a fresh batch
+    raise DecryptionError("The key store did not keep the data keys just stored in it.")
+
+
+class _KeyReserve:
+    """Data keys stored ahead for this process, never shared with a forked child (the
+    parent may hand out the same keys: two cases under one key)."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: list[tuple[uuid.UUID, bytes]] = []
+        self._stored_at = 0.0
+
+    def take(self) -> tuple[uuid.UUID, bytes]:
+        with self._lock:
+            if not self._keys or time.monotonic() - self._stored_at > KEY_RESERVE_SECONDS:
+                self._stored_at = time.monotonic()
+                self._keys = _store_new_keys(KEY_RESERVE_SIZE)
+            return self._keys.pop()
+
+    def discard(self) -> None:
+        with self._lock:
+            self._keys = []
+
+
+_reserve = _KeyReserve()
+os.register_at_fork(after_in_child=_reserve._start)
+
+
+def _store_new_keys(count: int) -> list[tuple[uuid.UUID, bytes]]:
+    """`count` new data keys, stored wrapped in the key store in one commit."""
+    keys = [(uuid.uuid4(), AESGCM.generate_key(bit_length=256)) for _ in range(count)]
+    master = crypter()
+    DataKey.objects.store({key_id: master.encrypt(key).decode("ascii") for key_id, key in keys})
+    return keys
 
 
 def data_key(key_id: uuid.UUID) -> bytes:
@@ -208,8 +261,7 @@ def unseal(token: str, *, context: str) -> str:
         plain = AESGCM(data_key(key_id)).decrypt(nonce, sealed, context.encode())
     except InvalidTag:
         raise DecryptionError(
-            "Stored data does not decrypt with its data key (altered, or moved from "
-            "another field)."
+            "Stored data does not decrypt with its data key (altered, or moved from another field)."
         ) from None
     return plain.decode("utf-8")
 

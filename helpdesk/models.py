@@ -563,6 +563,9 @@ class Case(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        # A data key belongs to one case: destroying one case must never make another
+        # unreadable. (Also how retention finds keys no case uses.)
+        constraints = [models.UniqueConstraint(fields=["key_id"], name="case_own_data_key")]
         # The staff lists show 25 cases, urgent first and then the oldest, out of up to
         # millions: each list reads its page from a small partial index in that order
         # and stops, instead of sorting every case that matches.

@@ -12,6 +12,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from helpdesk.models import Case, CaseQuerySet
+from keystore.models import DataKey
+
+# Data keys are stored ahead of the cases that take them (helpdesk/encryption.py), and
+# handed out only within KEY_RESERVE_SECONDS of being stored. One no case has taken an
+# hour after it was stored never will be (a process stopped with keys in reserve, a
+# quiet process's reserve grown old, a submission refused): it seals nothing and is
+# deleted. Keys stored within
+# the last UNUSED_KEYS_LOOKBACK are looked at, so the hourly sweep reads a day's keys, not
+# every key; a key of a case is never deleted, however old.
+UNUSED_KEY_AGE = timedelta(hours=1)
+UNUSED_KEYS_LOOKBACK = timedelta(days=2)
+UNUSED_KEYS_BATCH = 500
 
 
 def expired_cases(*, now: datetime | None = None) -> CaseQuerySet:
@@ -35,3 +47,21 @@ def purge_expired_cases(*, now: datetime | None = None) -> int:
         case.destroy_content(by_submitter=False)
         purged += 1
     return purged
+
+
+def sweep_unused_keys(*, now: datetime | None = None) -> int:
+    """Delete the data keys stored between UNUSED_KEYS_LOOKBACK and UNUSED_KEY_AGE ago
+    that no case has; a beat task calls it hourly. Returns how many were deleted."""
+    now = now or timezone.now()
+    stored = DataKey.objects.filter(
+        created_at__gte=now - UNUSED_KEYS_LOOKBACK, created_at__lt=now - UNUSED_KEY_AGE
+    ).values_list("pk", flat=True)
+    stored = list(stored)
+    unused = []
+    for start in range(0, len(stored), UNUSED_KEYS_BATCH):
+        batch = stored[start : start + UNUSED_KEYS_BATCH]
+        taken = set(Case.objects.filter(key_id__in=batch).values_list("key_id", flat=True))
+        unused.extend(key_id for key_id in batch if key_id not in taken)
+    for start in range(0, len(unused), UNUSED_KEYS_BATCH):
+        DataKey.objects.filter(pk__in=unused[start : start + UNUSED_KEYS_BATCH]).delete()
+    return len(unused)

@@ -474,6 +474,7 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue": {"task": "helpdesk.tasks.escalate_overdue", "schedule": 300.0},
     "reclaim-unopened": {"task": "helpdesk.tasks.reclaim_unopened", "schedule": 600.0},
     "purge-expired-cases": {"task": "helpdesk.tasks.purge_expired_cases", "schedule": 3600.0},
+    "sweep-unused-keys": {"task": "helpdesk.tasks.sweep_unused_keys", "schedule": 3600.0},
     "remind-referral-follow-ups": {
         "task": "helpdesk.tasks.remind_referral_follow_ups",
         "schedule": 3600.0,

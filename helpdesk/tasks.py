@@ -79,6 +79,11 @@ def purge_expired_cases() -> int:
 
 
 @shared_task(**TASK_OPTIONS)
+def sweep_unused_keys() -> int:
+    return retention.sweep_unused_keys()
+
+
+@shared_task(**TASK_OPTIONS)
 def notify_assignment(*assignment_ids: int) -> int:
     """Routing a batch queues one task for all its assignments. Each notice is sent on
     its own, so one that fails does not hold back the others; the failure is raised at

@@ -21,6 +21,12 @@ class DataKeyQuerySet(models.QuerySet):
         """The wrapped key stored under `key_id`, or None when there is none (destroyed)."""
         return self.filter(pk=key_id).values_list("wrapped", flat=True).first()
 
+    def store(self, wrapped_keys: dict[uuid.UUID, str]) -> None:
+        """Keep these wrapped keys under their ids, all in one commit."""
+        self.bulk_create(
+            DataKey(id=key_id, wrapped=wrapped) for key_id, wrapped in wrapped_keys.items()
+        )
+
     def destroy(self, key_id: uuid.UUID) -> None:
         self.filter(pk=key_id).delete()
 

@@ -104,7 +104,8 @@ def test_rotate_keys_rewraps_data_keys_and_reencrypts_the_rest(canary, settings,
     settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
     output = io.StringIO()
     call_command("rotate_keys", stdout=output)
-    assert "keystore.DataKey: 1 rows re-wrapped" in output.getvalue()
+    # Every stored key: the case's, and those stored ahead for the next cases.
+    assert f"keystore.DataKey: {DataKey.objects.count()} rows re-wrapped" in output.getvalue()
     assert "helpdesk.EncryptionCanary: 1 rows re-encrypted" in output.getvalue()
 
     settings.FIELD_ENCRYPTION_KEY = [NEW]  # the old key is gone now
@@ -113,6 +114,8 @@ def test_rotate_keys_rewraps_data_keys_and_reencrypts_the_rest(canary, settings,
     # The data key is wrapped by the new master key; the content was not touched.
     rewrapped = DataKey.objects.get(pk=case.key_id).wrapped
     assert rewrapped != wrapped
+    for stored in DataKey.objects.values_list("wrapped", flat=True):
+        Fernet(NEW).decrypt(stored.encode())  # raises if any key was left on the old one
     assert Fernet(NEW).decrypt(rewrapped.encode()) == Fernet(OLD).decrypt(wrapped.encode())
     assert raw_column("helpdesk_case", "description", case.pk) == description
     assert raw_column("helpdesk_message", "body", message.pk) == body
@@ -192,11 +195,12 @@ def test_the_case_key_command_says_whether_a_key_exists(db, settings):
 
 def test_a_refused_submission_leaves_no_key_behind(db):
     from helpdesk import cases
+    from helpdesk.models import Case
     from keystore.models import DataKey
     from tests.helpdesk.test_desk import new_case
 
     case = new_case()
-    before = DataKey.objects.count()
+    before = set(DataKey.objects.values_list("pk", flat=True))
     with pytest.raises(cases.DuplicateSubmission):
         cases.submit_concern(
             receipt_hash="another",
@@ -209,7 +213,12 @@ def test_a_refused_submission_leaves_no_key_behind(db):
             urgent=False,
             description="twice",
         )
-    assert DataKey.objects.count() == before
+    after = set(DataKey.objects.values_list("pk", flat=True))
+    # The key the refused submission took is destroyed; the case's, and the keys stored
+    # ahead for the next cases, stay.
+    assert after < before and len(before - after) == 1
+    assert case.key_id in after
+    assert not Case.objects.filter(key_id__in=before - after).exists()
 
 
 def run_python(code: str, var_dir, **env) -> subprocess.CompletedProcess:
@@ -352,12 +361,17 @@ def test_a_case_destroyed_during_rotation_never_gets_its_text_back(
 def test_rotation_has_no_key_to_rewrap_for_a_destroyed_case(db, settings):
     from tests.helpdesk.test_desk import new_case
 
+    from keystore.models import DataKey
+
     kept, destroyed = new_case(), new_case()
+    destroyed_key = destroyed.key_id
     destroyed.destroy_content(by_submitter=True)
+    stored = DataKey.objects.count()
     settings.FIELD_ENCRYPTION_KEY = [NEW, OLD]
     output = io.StringIO()
     call_command("rotate_keys", stdout=output)
-    assert "keystore.DataKey: 1 rows re-wrapped" in output.getvalue()
+    assert f"keystore.DataKey: {stored} rows re-wrapped" in output.getvalue()
+    assert not DataKey.objects.filter(pk=destroyed_key).exists()
     settings.FIELD_ENCRYPTION_KEY = [NEW]
     forget_data_keys()
     kept.refresh_from_db()
