@@ -1473,13 +1473,27 @@ class DailyRollup(models.Model):
 
     span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
     day = models.DateField()  # the day, or the month's first day
+    # Derived rows, rebuilt from the cases (which hold the real foreign keys): no
+    # constraint checked and no index kept per row, which cost a rebuild of a
+    # million-case desk 10 s of its 70 (bench/results/rollups.md). Django's cascade still
+    # removes the rows of a deleted need or organisation.
     need = models.ForeignKey(
-        "resources.Need", null=True, on_delete=models.CASCADE, related_name="+"
+        "resources.Need",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     language = models.CharField(max_length=12, blank=True)  # the person's first language
     country = models.CharField(max_length=2, blank=True)
     organisation = models.ForeignKey(
-        "resources.Organisation", null=True, on_delete=models.CASCADE, related_name="+"
+        "resources.Organisation",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     cases = models.PositiveIntegerField(default=0)
     escalations = models.PositiveIntegerField(default=0)

@@ -32,8 +32,9 @@ from itertools import product
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, FloatField, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from helpdesk.models import (
@@ -119,16 +120,6 @@ def longest(histogram: dict) -> timedelta | None:
     return None if top is None else timedelta(seconds=bucket_seconds(top))
 
 
-def add_time(figures: Figures, name: str, duration: timedelta) -> None:
-    key = str(bucket(max(duration.total_seconds(), 0)))
-    histogram = figures.histograms.setdefault(name, {})
-    histogram[key] = histogram.get(key, 0) + 1
-
-
-def count(counts: dict, key: str) -> None:
-    counts[key] = counts.get(key, 0) + 1
-
-
 def add_counts(into: dict, counts: dict, sign: int) -> None:
     """Add (or take away) counts, forgetting those that reach zero."""
     for key, value in counts.items():
@@ -137,6 +128,11 @@ def add_counts(into: dict, counts: dict, sign: int) -> None:
             into[key] = total
         else:
             into.pop(key, None)
+
+
+def as_json(value: dict) -> str:
+    # Most of a row's maps are empty: "{}" without the encoder's call, a million times.
+    return json.dumps(value) if value else "{}"
 
 
 class Figures:
@@ -148,27 +144,65 @@ class Figures:
     __slots__ = (*COUNTS, *MAPS, "histograms")
 
     def __init__(self) -> None:
-        for name in self.COUNTS:
-            setattr(self, name, 0)
-        for name in self.MAPS:
-            setattr(self, name, {})
+        # Spelt out, as columns() is: a rebuild makes a million and a half of these.
+        self.cases = self.escalations = self.referrals = self.partner_confirmed = 0
+        self.statuses, self.declines, self.follow_ups = {}, {}, {}
+        self.unanswered, self.waiting = {}, {}
         self.histograms: dict[str, dict] = {}
 
     def add(self, other: Figures, sign: int = 1) -> None:
         for name in self.COUNTS:
-            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+            if value := getattr(other, name):
+                setattr(self, name, getattr(self, name) + sign * value)
         for name in self.MAPS:
-            add_counts(getattr(self, name), getattr(other, name), sign)
+            if counts := getattr(other, name):
+                add_counts(getattr(self, name), counts, sign)
         for name, histogram in other.histograms.items():
             mine = self.histograms.setdefault(name, {})
             add_counts(mine, histogram, sign)
             if not mine:
                 del self.histograms[name]
 
+    def merge(self, other: Figures) -> None:
+        """add(other) for `other` without negative counts, which cannot bring one to zero:
+        how a rebuild adds a million day rows into their months."""
+        for name in self.COUNTS:
+            if value := getattr(other, name):
+                setattr(self, name, getattr(self, name) + value)
+        for name in self.MAPS:
+            if counts := getattr(other, name):
+                mine = getattr(self, name)
+                for key, value in counts.items():
+                    mine[key] = mine.get(key, 0) + value
+        histograms = self.histograms
+        for name, counts in other.histograms.items():
+            mine = histograms.get(name)
+            if mine is None:
+                histograms[name] = dict(counts)
+                continue
+            for key, value in counts.items():
+                mine[key] = mine.get(key, 0) + value
+
     def is_empty(self) -> bool:
         return not any(getattr(self, name) for name in self.FIELDS)
 
     FIELDS = (*COUNTS, *MAPS, "histograms")
+
+    def columns(self) -> tuple:
+        """The values of FIELDS as COPY writes them (maps as JSON), spelt out: a rebuild
+        writes a million and a half rows."""
+        return (
+            self.cases,
+            self.escalations,
+            self.referrals,
+            self.partner_confirmed,
+            as_json(self.statuses),
+            as_json(self.declines),
+            as_json(self.follow_ups),
+            as_json(self.unanswered),
+            as_json(self.waiting),
+            as_json(self.histograms),
+        )
 
     @classmethod
     def of(cls, values) -> Figures:
@@ -189,6 +223,26 @@ class Figures:
             organisation_id=organisation_id,
             **{name: getattr(self, name) for name in self.FIELDS},
         )
+
+
+class Item:
+    """What one case, escalation or referral adds to each of its rows: a few counts, map
+    entries and times (a rebuild makes millions of these, so plain lists)."""
+
+    __slots__ = ("counts", "entries", "times")
+
+    def __init__(self, **counts: int) -> None:
+        self.counts = list(counts.items())
+        self.entries: list[tuple[str, str]] = []
+        self.times: list[tuple[str, str]] = []
+
+    def count(self, name: str, key: str) -> None:
+        """One more under `key` in the map `name` (of Figures.MAPS)."""
+        self.entries.append((name, key))
+
+    def time(self, name: str, seconds: float) -> None:
+        """One more in the histogram `name`, in the bucket of `seconds`."""
+        self.times.append((name, str(bucket(max(seconds, 0)))))
 
 
 # Days -------------------------------------------------------------------------------------
@@ -257,69 +311,61 @@ def keys(day: date, need_id, language, country, organisation_id, levels) -> list
     ]
 
 
-def count_in(rows: dict[Key, Figures], where: list[Key], figures: Figures) -> None:
-    """Add one case's or referral's figures to the rows of `where`: only what it holds,
-    not every field (a rebuild does this a few million times)."""
-    counts = [(name, value) for name in Figures.COUNTS if (value := getattr(figures, name))]
-    entries = [
-        (name, key, value) for name in Figures.MAPS for key, value in getattr(figures, name).items()
-    ]
-    times = [
-        (name, key, value)
-        for name, histogram in figures.histograms.items()
-        for key, value in histogram.items()
-    ]
+def count_in(rows: dict[Key, Figures], where: list[Key], item: Item) -> None:
+    """Add one case's, escalation's or referral's figures to the rows of `where`."""
     for at in where:
         row = rows.get(at)
         if row is None:
             row = rows[at] = Figures()
-        for name, value in counts:
+        for name, value in item.counts:
             setattr(row, name, getattr(row, name) + value)
-        for name, key, value in entries:
+        for name, key in item.entries:
             found = getattr(row, name)
-            found[key] = found.get(key, 0) + value
-        for name, key, value in times:
-            histogram = row.histograms.setdefault(name, {})
-            histogram[key] = histogram.get(key, 0) + value
+            found[key] = found.get(key, 0) + 1
+        histograms = row.histograms
+        for name, key in item.times:
+            histogram = histograms.get(name)
+            if histogram is None:
+                histogram = histograms[name] = {}
+            histogram[key] = histogram.get(key, 0) + 1
 
 
-def add_case(rows, *, created, need_id, language, country, status, assigned, responded, closed):
-    """One case, on the day it came in. It waited for a volunteer until its first
+def add_case(
+    rows, *, day, created, need_id, language, country, status, assigned, responded, closed
+):
+    """One case, on the day it came in (`day`, in the desk's time zone; the moments are
+    seconds since 1970, see Epoch). It waited for a volunteer until its first
     assignment; closed before anyone took it, until then; else it is still waiting."""
-    figures = Figures()
-    figures.cases = 1
-    figures.statuses[status] = 1
+    item = Item(cases=1)
+    item.count("statuses", status)
     if assigned is not None:
-        add_time(figures, "to_volunteer", assigned - created)
+        item.time("to_volunteer", assigned - created)
     if responded is not None:
-        add_time(figures, "to_first_answer", responded - created)
-    waited_until = assigned or closed
+        item.time("to_first_answer", responded - created)
+    waited_until = closed if assigned is None else assigned
     if waited_until is None:
-        count(figures.waiting, str(int(created.timestamp()) // 60))
+        item.count("waiting", str(int(created) // 60))
     else:
-        add_time(figures, "waited", waited_until - created)
-    day = timezone.localdate(created)
-    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
+        item.time("waited", waited_until - created)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), item)
 
 
-def add_escalation(rows, *, escalated, need_id, language, country) -> None:
+def add_escalation(rows, *, day, need_id, language, country) -> None:
     """An escalation counts on the day it happened."""
-    figures = Figures()
-    figures.escalations = 1
-    day = timezone.localdate(escalated)
-    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), figures)
+    count_in(rows, keys(day, need_id, language, country, None, CASE_LEVELS), Item(escalations=1))
 
 
 def add_referral(
     rows,
     *,
-    created,
+    day,
     organisation_id,
     need_id,
     language,
     country,
     status,
     sent,
+    sent_day,
     first_answer,
     outcome,
     follow_up_on,
@@ -327,29 +373,25 @@ def add_referral(
     partner_answer,
     partner_outcome,
 ) -> None:
-    """One referral, on the day it was drafted, under its case's need, first language
-    and country. Times run from sending."""
-    figures = Figures()
-    figures.referrals = 1
-    figures.statuses[status] = 1
-    if status in PARTNER_OUTCOMES and partner_outcome:
-        figures.partner_confirmed = 1
+    """One referral, on the day it was drafted (`day`), under its case's need, first
+    language and country. Times (seconds since 1970) run from sending."""
+    item = Item(referrals=1, partner_confirmed=int(status in PARTNER_OUTCOMES and partner_outcome))
+    item.count("statuses", status)
     if status == S.DECLINED:
-        count(figures.declines, failure_reason or Referral.FailureReason.OTHER)
+        item.count("declines", failure_reason or Referral.FailureReason.OTHER)
     if status in OPEN_REFERRAL and follow_up_on is not None:
-        count(figures.follow_ups, follow_up_on.isoformat())
+        item.count("follow_ups", follow_up_on.isoformat())
     if sent is not None:
         if status == S.SENT and first_answer is None:
-            count(figures.unanswered, timezone.localdate(sent).isoformat())
+            item.count("unanswered", sent_day.isoformat())
         if first_answer is not None:
-            add_time(figures, "to_answer", first_answer - sent)
+            item.time("to_answer", first_answer - sent)
         if outcome is not None:
-            add_time(figures, "to_outcome", outcome - sent)
+            item.time("to_outcome", outcome - sent)
         if partner_answer is not None:
-            add_time(figures, "to_partner_answer", partner_answer - sent)
-    day = timezone.localdate(created)
+            item.time("to_partner_answer", partner_answer - sent)
     where = keys(day, need_id, language, country, organisation_id, REFERRAL_LEVELS)
-    count_in(rows, where, figures)
+    count_in(rows, where, item)
 
 
 def month_key(key: Key) -> Key:
@@ -366,6 +408,31 @@ def stored(rows: QuerySet[DailyRollup]) -> Iterator[tuple[int, Key, Figures]]:
         yield pk, tuple(values[:6]), Figures.of(values[6:])
 
 
+class Epoch(Func):
+    """A moment as seconds since 1970 (a float), worked out by the database: the
+    rollups need only days and durations, and reading millions of moments as datetimes
+    costs more in Python than everything else a rebuild does."""
+
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)"
+    output_field = FloatField()
+
+    # Both databases answer with a float already: no float() per value.
+    convert_value = staticmethod(Func._convert_value_noop)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django keeps SQLite's moments as UTC text, which julianday() reads.
+        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+class LocalDay(TruncDate):
+    """The day of a moment in the desk's time zone (TruncDate), without the per-value
+    check TruncDate makes for a datetime (the databases answer with a date, or SQLite
+    with text its date converter still reads)."""
+
+    convert_value = staticmethod(Func._convert_value_noop)
+
+
 def compute(days: set[date] | None) -> dict[Key, Figures]:
     """The rows of these days (None: of every day), from the cases and referrals."""
     rows: dict[Key, Figures] = {}
@@ -375,24 +442,29 @@ def compute(days: set[date] | None) -> dict[Key, Figures]:
         .order_by()
         .annotate(
             first_language=KeyTextTransform("0", "languages"),
-            assigned=Subquery(first_assigned.values("assigned_at")[:1]),
+            day=LocalDay("created_at"),
+            created=Epoch("created_at"),
+            assigned=Epoch(Subquery(first_assigned.values("assigned_at")[:1])),
+            responded=Epoch("first_response_at"),
+            closed=Epoch("closed_at"),
         )
         .values_list(
-            "created_at",
+            "day",
+            "created",
             "need_id",
             "first_language",
             "country",
             "status",
             "assigned",
-            "first_response_at",
-            "closed_at",
+            "responded",
+            "closed",
         )
     )
-    for created, need_id, language, country, status, assigned, responded, closed in cases.iterator(
-        chunk_size=BATCH
-    ):
+    for values in cases.iterator(chunk_size=BATCH):
+        day, created, need_id, language, country, status, assigned, responded, closed = values
         add_case(
             rows,
+            day=day,
             created=created,
             need_id=need_id,
             language=language,
@@ -405,11 +477,11 @@ def compute(days: set[date] | None) -> dict[Key, Figures]:
     escalated = (
         Case.objects.filter(within("escalated_at", days), escalated_at__isnull=False)
         .order_by()
-        .annotate(first_language=KeyTextTransform("0", "languages"))
-        .values_list("escalated_at", "need_id", "first_language", "country")
+        .annotate(first_language=KeyTextTransform("0", "languages"), day=LocalDay("escalated_at"))
+        .values_list("day", "need_id", "first_language", "country")
     )
-    for moment, need_id, language, country in escalated.iterator(chunk_size=BATCH):
-        add_escalation(rows, escalated=moment, need_id=need_id, language=language, country=country)
+    for day, need_id, language, country in escalated.iterator(chunk_size=BATCH):
+        add_escalation(rows, day=day, need_id=need_id, language=language, country=country)
 
     by_partner = ReferralEvent.objects.filter(referral=OuterRef("pk"), by_partner=True)
     referrals = (
@@ -417,21 +489,27 @@ def compute(days: set[date] | None) -> dict[Key, Figures]:
         .order_by()
         .annotate(
             first_language=KeyTextTransform("0", "case__languages"),
-            partner_answer=Subquery(by_partner.order_by("at").values("at")[:1]),
+            day=LocalDay("created_at"),
+            sent=Epoch("sent_at"),
+            sent_day=LocalDay("sent_at"),
+            answer=Epoch("first_answer_at"),
+            outcome=Epoch("outcome_at"),
+            partner_answer=Epoch(Subquery(by_partner.order_by("at").values("at")[:1])),
             partner_outcome=Exists(
                 by_partner.filter(kind=ReferralEvent.Kind.STATUS, status__in=PARTNER_OUTCOMES)
             ),
         )
         .values_list(
-            "created_at",
+            "day",
             "organisation_id",
             "case__need_id",
             "first_language",
             "case__country",
             "status",
-            "sent_at",
-            "first_answer_at",
-            "outcome_at",
+            "sent",
+            "sent_day",
+            "answer",
+            "outcome",
             "follow_up_on",
             "failure_reason",
             "partner_answer",
@@ -439,17 +517,18 @@ def compute(days: set[date] | None) -> dict[Key, Figures]:
         )
     )
     for values in referrals.iterator(chunk_size=BATCH):
-        (created, organisation_id, need_id, language, country, status, sent, answer) = values[:8]
-        outcome, follow_up_on, reason, partner_answer, partner_outcome = values[8:]
+        (day, organisation_id, need_id, language, country, status, sent, sent_day) = values[:8]
+        answer, outcome, follow_up_on, reason, partner_answer, partner_outcome = values[8:]
         add_referral(
             rows,
-            created=created,
+            day=day,
             organisation_id=organisation_id,
             need_id=need_id,
             language=language,
             country=country,
             status=status,
             sent=sent,
+            sent_day=sent_day,
             first_answer=answer,
             outcome=outcome,
             follow_up_on=follow_up_on,
@@ -502,14 +581,9 @@ def insert(rows: dict[Key, Figures]) -> None:
             f"COPY {DailyRollup._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608 - our names
         ) as copy,
     ):
+        write = copy.write_row
         for key, figures in rows.items():
-            copy.write_row(
-                (
-                    *key,
-                    *(getattr(figures, name) for name in Figures.COUNTS),
-                    *(json.dumps(getattr(figures, name)) for name in (*Figures.MAPS, "histograms")),
-                )
-            )
+            write((*key, *figures.columns()))
 
 
 def replace(days: set[date]) -> int:
@@ -596,7 +670,7 @@ def rebuild() -> int:
         days = compute(None)
         months: dict[Key, Figures] = defaultdict(Figures)
         for key, figures in days.items():
-            months[month_key(key)].add(figures)
+            months[month_key(key)].merge(figures)
         insert(days)
         insert(months)
         renew_version()

@@ -359,9 +359,8 @@ def test_a_case_destroyed_during_rotation_never_gets_its_text_back(
 
 
 def test_rotation_has_no_key_to_rewrap_for_a_destroyed_case(db, settings):
-    from tests.helpdesk.test_desk import new_case
-
     from keystore.models import DataKey
+    from tests.helpdesk.test_desk import new_case
 
     kept, destroyed = new_case(), new_case()
     destroyed_key = destroyed.key_id

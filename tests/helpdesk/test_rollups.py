@@ -344,6 +344,19 @@ def test_after_retention_and_deletion(desk, settings):
     check_everything(T0 + 31 * DAY)
 
 
+def test_an_organisations_rows_go_with_it(desk):
+    """Rollups keep no foreign-key constraint (derived rows; a rebuild's speed): the
+    rows of a removed organisation still go with it."""
+    from helpdesk.models import DailyRollup, Referral
+
+    rollups.rebuild()
+    slow, slow_id = desk["slow"], desk["slow"].pk
+    assert DailyRollup.objects.filter(organisation_id=slow_id).exists()
+    Referral.objects.filter(organisation=slow).delete()
+    slow.delete()
+    assert not DailyRollup.objects.filter(organisation_id=slow_id).exists()
+
+
 def test_a_day_is_marked_by_each_change_and_recomputed_once(desk, volunteer):
     rollups.rebuild()
     assert not RollupChange.objects.exists()
