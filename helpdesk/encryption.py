@@ -5,8 +5,9 @@ Two kinds of key:
 - The master keys (FIELD_ENCRYPTION_KEY, Fernet, newest first: the first encrypts, any
   may decrypt) wrap the data keys and encrypt the few secrets that belong to no case:
   the canary and the staff's second-factor secrets.
-- A data key per case (AES-256-GCM, the `cryptography` package's AEAD), made when the
-  case is, kept wrapped in the key store (keystore/, a database of its own). Every
+- A data key per case (AES-256-GCM, the `cryptography` package's AEAD), stored ahead
+  in batches and handed to the case when it is made, kept wrapped in the key store
+  (keystore/, a database of its own). Every
   encrypted field of the case and of its messages, notes and referrals is sealed with
   it. Destroying the case deletes the key, so no copy of the main database can read
   the case any more. `rotate_keys` re-wraps the data keys; the content stays as it is.
@@ -161,13 +162,23 @@ class _KeyReserve:
     def _start(self) -> None:
         self._lock = threading.Lock()
         self._keys: list[tuple[uuid.UUID, bytes]] = []
-        self._stored_at = 0.0
+        self._stored_at = (0.0, 0.0)  # time.monotonic() and time.time() when stored
+
+    def _young(self) -> bool:
+        # Both clocks: the monotonic one does not jump with the wall clock, and the wall
+        # clock, which the sweep reckons by, goes on while a machine is paused.
+        monotonic, wall = self._stored_at
+        return (
+            time.monotonic() - monotonic < KEY_RESERVE_SECONDS
+            and 0 <= time.time() - wall < KEY_RESERVE_SECONDS
+        )
 
     def take(self) -> tuple[uuid.UUID, bytes]:
         with self._lock:
-            if not self._keys or time.monotonic() - self._stored_at > KEY_RESERVE_SECONDS:
-                self._stored_at = time.monotonic()
-                self._keys = _store_new_keys(KEY_RESERVE_SIZE)
+            if not (self._keys and self._young()):
+                self._keys = []  # a refill that fails leaves none of the old ones
+                keys = _store_new_keys(KEY_RESERVE_SIZE)
+                self._keys, self._stored_at = keys, (time.monotonic(), time.time())
             return self._keys.pop()
 
     def discard(self) -> None:

@@ -15,12 +15,12 @@ from helpdesk.models import Case, CaseQuerySet
 from keystore.models import DataKey
 
 # Data keys are stored ahead of the cases that take them (helpdesk/encryption.py), and
-# handed out only within KEY_RESERVE_SECONDS of being stored. One no case has taken an
-# hour after it was stored never will be (a process stopped with keys in reserve, a
-# quiet process's reserve grown old, a submission refused): it seals nothing and is
-# deleted. Keys stored within
-# the last UNUSED_KEYS_LOOKBACK are looked at, so the hourly sweep reads a day's keys, not
-# every key; a key of a case is never deleted, however old.
+# handed out only within KEY_RESERVE_SECONDS (10 minutes) of being stored. One no case
+# has taken an hour after it was stored never will be (a process stopped with keys in
+# reserve, a quiet process's reserve grown old): it seals nothing and is deleted. Only
+# keys stored within the last UNUSED_KEYS_LOOKBACK are looked at (by the index on
+# created_at), so the hourly sweep reads two days' keys, not every key; a key of a case
+# is never deleted, however old.
 UNUSED_KEY_AGE = timedelta(hours=1)
 UNUSED_KEYS_LOOKBACK = timedelta(days=2)
 UNUSED_KEYS_BATCH = 500

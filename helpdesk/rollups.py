@@ -420,8 +420,10 @@ class Epoch(Func):
     convert_value = staticmethod(Func._convert_value_noop)
 
     def as_sqlite(self, compiler, connection, **extra):
-        # Django keeps SQLite's moments as UTC text, which julianday() reads.
-        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        # Django keeps SQLite's moments as UTC text, which julianday() reads to the
+        # millisecond; rounded there, or its float noise puts 12:00:00 at 11:59:59.99999
+        # (a minute early) and an exact minute under a minute.
+        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
         return self.as_sql(compiler, connection, template=template, **extra)
 
 

@@ -5,7 +5,8 @@ the key is stored here, wrapped by the master key, and nowhere else. Destroying 
 deletes its row: from then on no copy of the main database, however old, can read the
 case; once the key store's own backups of the row have expired too
 (KEY_STORE_BACKUP_DAYS), no copy anywhere can. This app knows nothing of cases or of
-cryptography: it keeps opaque wrapped keys under random ids.
+cryptography: it keeps opaque wrapped keys under random ids (a few of them not yet
+handed to a case: keys are stored ahead, in batches).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class DataKey(models.Model):
     # hand a reused id to a new case.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     wrapped = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    # Indexed: retention's hourly sweep of unused keys reads the last two days' keys.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = DataKeyQuerySet.as_manager()
 

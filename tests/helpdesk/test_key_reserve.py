@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -61,6 +61,33 @@ def test_keys_stored_long_ago_are_not_handed_out(monkeypatch):
     monkeypatch.setattr(encryption.time, "monotonic", lambda: later)
     second = new_case()
     assert second.key_id not in reserve
+
+
+def test_a_reserve_is_old_by_the_wall_clock_too(monkeypatch):
+    """A machine paused for an hour: the monotonic clock stood still, the wall clock (by
+    which the sweep reckons a key's age) did not."""
+    first = new_case()
+    reserve = set(DataKey.objects.exclude(pk=first.key_id).values_list("pk", flat=True))
+    later = encryption.time.time() + encryption.KEY_RESERVE_SECONDS + 1
+    monkeypatch.setattr(encryption.time, "time", lambda: later)
+    assert new_case().key_id not in reserve
+
+
+def test_a_refill_that_fails_hands_out_no_old_key(monkeypatch):
+    first = new_case()
+    reserve = set(DataKey.objects.exclude(pk=first.key_id).values_list("pk", flat=True))
+    later = encryption.time.monotonic() + encryption.KEY_RESERVE_SECONDS + 1
+    monkeypatch.setattr(encryption.time, "monotonic", lambda: later)
+    store = encryption._store_new_keys
+
+    def unreachable(count):
+        raise OperationalError("the key store is away")
+
+    monkeypatch.setattr(encryption, "_store_new_keys", unreachable)
+    with pytest.raises(OperationalError):
+        encryption.new_data_key()
+    monkeypatch.setattr(encryption, "_store_new_keys", store)
+    assert new_case().key_id not in reserve  # not one of the old batch, still there
 
 
 def test_a_forked_process_does_not_share_the_parents_reserve():

@@ -344,6 +344,21 @@ def test_after_retention_and_deletion(desk, settings):
     check_everything(T0 + 31 * DAY)
 
 
+def test_whole_minutes_stay_whole(coordinator):
+    """Moments come from the database as seconds (rollups.Epoch): a case that came in
+    at 9:00:00 waits from the minute 9:00, and one taken exactly a minute later waited a
+    minute, not "under a minute" (SQLite's julianday is read to the millisecond)."""
+    with at(T0):  # nobody on the desk speaks Persian: both wait in the pool
+        waiting = submit(need="leave", languages=("fa",), country="IR")
+        taken = submit(need="leave", languages=("fa",), country="IR")
+    step(T0 + timedelta(minutes=1), taken.claim, by=coordinator)
+    rows = rollups.compute({T0.date()})
+    figures = next(f for key, f in rows.items() if key[3] == "fa" and key[4] != rollups.ALL)
+    assert figures.waiting == {str(int(T0.timestamp()) // 60): 1}
+    assert figures.histograms["to_volunteer"] == {"1": 1}
+    assert waiting.pk != taken.pk
+
+
 def test_an_organisations_rows_go_with_it(desk):
     """Rollups keep no foreign-key constraint (derived rows; a rebuild's speed): the
     rows of a removed organisation still go with it."""
