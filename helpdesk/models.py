@@ -1542,9 +1542,12 @@ class RollupChangeQuerySet(models.QuerySet):
 
 
 class RollupChange(models.Model):
-    """A day whose rollups are out of date (see RollupChangeQuerySet.mark)."""
+    """A day whose rollups are out of date (see RollupChangeQuerySet.mark); or, with
+    `whole_month`, a month (its first day) whose month rows are not there, so reports
+    add up its day rows instead until the beat makes them (rollups.build_months)."""
 
     day = models.DateField()
+    whole_month = models.BooleanField(default=False)
 
     objects = RollupChangeQuerySet.as_manager()
 

@@ -207,7 +207,16 @@ def check_everything(now: datetime) -> None:
         check_review(now.date(), language="fa")
         check_review(now.date(), need=Need.objects.get(slug="leave"))
         check_health(now)
-        assert not RollupChange.objects.exists()  # the reports refreshed every marked day
+        # The reports refreshed every marked day; the month under way is read from its
+        # day rows (its mark stays until it has ended and the beat makes its rows).
+        assert not RollupChange.objects.filter(whole_month=False).exists()
+        assert set(RollupChange.objects.values_list("day", flat=True)) <= {
+            now.date().replace(day=1)
+        }
+        # Made as the beat makes them once a month has ended, the month rows are those a
+        # rebuild makes, and so are the day rows.
+        rollups.build_months(today=date(9999, 12, 31))
+        assert not RollupChange.objects.exists()
         refreshed = rows()
         rollups.rebuild()
         assert rows() == refreshed
@@ -342,6 +351,30 @@ def test_after_retention_and_deletion(desk, settings):
     check_everything(T0 + 30 * DAY)
     step(T0 + 31 * DAY, desk["j"].destroy_content, by_submitter=True)
     check_everything(T0 + 31 * DAY)
+
+
+def test_a_change_takes_its_months_rows_out_until_the_beat_makes_them(desk, volunteer, settings):
+    """A report after a change recomputes the changed day only (not the thousands of
+    month rows a million-case desk has in that month); its month is read from its day
+    rows, with the same figures, until the beat makes the month rows again."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a beat runs
+    rollups.rebuild()
+    march = T0.date().replace(day=1)
+    month_rows = DailyRollup.objects.filter(span=rollups.MONTH, day=march)
+    assert month_rows.exists()
+    step(T0 + 15 * DAY, desk["g"].close, "resolved", by=volunteer)
+    later = T0 + 40 * DAY  # in April: March has ended
+    with at(later):
+        check_health(later)
+        check_review(later.date())
+    assert not month_rows.exists()
+    assert list(RollupChange.objects.values_list("day", "whole_month")) == [(march, True)]
+    with at(later):
+        assert tasks.refresh_rollups() == 0  # no day to recompute; March's rows made
+        assert month_rows.exists()
+        assert not RollupChange.objects.exists()
+        check_health(later)
+        check_review(later.date())
 
 
 def test_whole_minutes_stay_whole(coordinator):
@@ -557,7 +590,7 @@ def test_without_a_beat_a_report_recomputes_any_backlog(desk, settings):
     RollupChange.objects.mark(*[T0 - n * DAY for n in range(rollups.LIVE_DAYS + 1)])
     with at(T0 + 20 * DAY):
         reports.desk_health(start=START, end=END)
-    assert not RollupChange.objects.exists()
+    assert not RollupChange.objects.filter(whole_month=False).exists()
 
 
 def test_every_report_and_filter_reads_rollups_only(desk):
