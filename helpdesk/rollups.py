@@ -6,10 +6,10 @@ country (so a report under any filters reads only its own rows), and every day's
 add up into month rows (so a long period reads its whole months from them).
 
 A day's rows are recomputed from the cases and referrals behind them, all at once
-(deleted and inserted in one transaction), so doing it twice does no harm; its month's
-rows are then taken out and the month marked, and reports add that month up from its
-day rows (the same figures) until the beat makes its rows again from them, once the
-month has ended (`build_months`). Saving what the rollups read of a case or a referral
+(deleted and inserted in one transaction), so doing it twice does no harm; its month is
+then marked, and reports add that month up from its day rows (the same figures) rather
+than from its month rows, until the beat makes the month rows again from the day rows
+once the month has ended (`build_months`; where no beat runs, each report does). Saving what the rollups read of a case or a referral
 marks its day (models.RollupChange); a beat task every minute and every report, before
 it reads, recompute the marked days (`refresh_changed`) and renew the `version` reports
 keep their figures under. `rebuild` recomputes every day and month
@@ -591,17 +591,18 @@ def insert(rows: dict[Key, Figures]) -> None:
 
 
 def replace(days: set[date]) -> int:
-    """Recompute these days' rows and put them in place of the old ones; their months'
-    rows are taken out and the months marked, so reports add up those months' day rows
-    until the beat makes the month rows again (build_months). Carrying the difference
-    into the month rows instead cost a report ~0.5 s at a million cases (reading and
-    rewriting thousands of month rows for one day's change). Inside the caller's
-    transaction and lock. Returns how many day rows there are now."""
+    """Recompute these days' rows and put them in place of the old ones, and mark their
+    months: reports add up a marked month's day rows, not its month rows, until the beat
+    makes the month rows again (build_months). The old month rows stay until then, so a
+    report that read the marks just before this commits still finds its months whole
+    (as they were). Carrying the difference into the month rows instead cost a report
+    ~0.5 s at a million cases (reading and rewriting thousands of month rows for one
+    day's change). Inside the caller's transaction and lock. Returns how many day rows
+    there are now."""
     new = compute(days)
     remove(DailyRollup.objects.filter(span=DAY, day__in=days))
     insert(new)
     months = {day.replace(day=1) for day in days}
-    remove(DailyRollup.objects.filter(span=MONTH, day__in=months))
     marked = set(
         RollupChange.objects.filter(whole_month=True, day__in=months).values_list("day", flat=True)
     )
@@ -656,7 +657,9 @@ def renew_version() -> None:
 
 
 def refresh_changed(*, wait: bool = True, most: int | None = None) -> int:
-    """Recompute the days marked as changed; what the beat task runs every minute and
+    """Recompute the days marked as changed, and, when `most` is None (the beat task,
+    `rebuild_rollups --changed`, and every report where no beat runs), make the month
+    rows of the marked months that have ended; what the beat task runs every minute and
     every report before it reads (without waiting: when another process is at it, the
     report reads what is there; nor when more than `most` days are marked, as after an
     upgrade: that is the beat's or the command's work, not a request's). A change
@@ -705,11 +708,6 @@ def in_period(start: date, end: date) -> Q:
     whole months inside, the day rows of the days around them, and of the months whose
     month rows are not there (marked: the month under way, one changed since the beat
     last ran). The figures are the same either way; month rows are fewer to read."""
-    unbuilt = set(
-        RollupChange.objects.filter(whole_month=True, day__gte=start.replace(day=1)).values_list(
-            "day", flat=True
-        )
-    )
     first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     months = []
     while True:
@@ -720,6 +718,9 @@ def in_period(start: date, end: date) -> Q:
         first = following
     if not months:
         return Q(span=DAY, day__gte=start, day__lte=end)
+    unbuilt = set(
+        RollupChange.objects.filter(whole_month=True, day__in=months).values_list("day", flat=True)
+    )
     after = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
     found = Q(span=DAY, day__gte=start, day__lt=months[0]) | Q(
         span=DAY, day__gte=after, day__lte=end

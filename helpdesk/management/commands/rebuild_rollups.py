@@ -8,13 +8,15 @@ from helpdesk.rollups import rebuild, refresh_changed
 class Command(BaseCommand):
     help = (
         "Recompute the reports' daily rollups from every case and referral (after an "
-        "upgrade or a bulk import); with --changed, only the days marked as changed "
-        "(beat runs that every minute)."
+        "upgrade or a bulk import); with --changed, only the days marked as changed, "
+        "and the month rows of ended months changed since (beat runs that every minute)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--changed", action="store_true", help="only the days marked as changed"
+            "--changed",
+            action="store_true",
+            help="only the days marked as changed, and the changed ended months' rows",
         )
 
     def handle(self, *args, changed: bool = False, **options) -> None:
