@@ -10,9 +10,10 @@ A day's rows are recomputed from the cases and referrals behind them, all at onc
 then marked, and reports add that month up from its day rows (the same figures) rather
 than from its month rows, until the beat makes the month rows again from the day rows
 once the month has ended (`build_months`; where no beat runs, each report does).
-Saving what the rollups read of a case or a referral marks its day (models.RollupChange); a beat task every minute and every report, before
-it reads, recompute the marked days (`refresh_changed`) and renew the `version` reports
-keep their figures under. `rebuild` recomputes every day and month
+Saving what the rollups read of a case or a referral marks its day
+(models.RollupChange); a beat task every minute and every report, before it reads,
+recompute the marked days (`refresh_changed`) and renew the `version` reports keep their
+figures under. `rebuild` recomputes every day and month
 (`manage.py rebuild_rollups`).
 
 Counts are exact. Times (to a volunteer, to an answer, to an outcome) are kept as
