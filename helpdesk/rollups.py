@@ -123,24 +123,14 @@ def longest(histogram: dict) -> timedelta | None:
     return None if top is None else timedelta(seconds=bucket_seconds(top))
 
 
-def add_counts(into: dict, counts: dict, sign: int) -> None:
-    """Add (or take away) counts, forgetting those that reach zero."""
-    for key, value in counts.items():
-        total = into.get(key, 0) + sign * value
-        if total:
-            into[key] = total
-        else:
-            into.pop(key, None)
-
-
 def as_json(value: dict) -> str:
     # Most of a row's maps are empty: "{}" without the encoder's call, a million times.
     return json.dumps(value) if value else "{}"
 
 
 class Figures:
-    """What one rollup row holds, to add up and take away (a month row is the sum of
-    its days' rows)."""
+    """What one rollup row holds, to add up (a month row is the sum of its days'
+    rows)."""
 
     COUNTS = ("cases", "escalations", "referrals", "partner_confirmed")
     MAPS = ("statuses", "declines", "follow_ups", "unanswered", "waiting")
@@ -153,41 +143,16 @@ class Figures:
         self.unanswered, self.waiting = {}, {}
         self.histograms: dict[str, dict] = {}
 
-    def add(self, other: Figures, sign: int = 1) -> None:
-        for name in self.COUNTS:
-            if value := getattr(other, name):
-                setattr(self, name, getattr(self, name) + sign * value)
-        for name in self.MAPS:
-            if counts := getattr(other, name):
-                add_counts(getattr(self, name), counts, sign)
-        for name, histogram in other.histograms.items():
-            mine = self.histograms.setdefault(name, {})
-            add_counts(mine, histogram, sign)
-            if not mine:
-                del self.histograms[name]
-
     def merge(self, other: Figures) -> None:
-        """add(other) for `other` without negative counts, which cannot bring one to zero:
-        how a rebuild adds a million day rows into their months."""
+        """Add `other`'s figures to these (how day rows add up into their month's)."""
         for name in self.COUNTS:
             if value := getattr(other, name):
                 setattr(self, name, getattr(self, name) + value)
         for name in self.MAPS:
             if counts := getattr(other, name):
-                mine = getattr(self, name)
-                for key, value in counts.items():
-                    mine[key] = mine.get(key, 0) + value
-        histograms = self.histograms
+                merge(getattr(self, name), counts)
         for name, counts in other.histograms.items():
-            mine = histograms.get(name)
-            if mine is None:
-                histograms[name] = dict(counts)
-                continue
-            for key, value in counts.items():
-                mine[key] = mine.get(key, 0) + value
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in self.FIELDS)
+            merge(self.histograms.setdefault(name, {}), counts)
 
     FIELDS = (*COUNTS, *MAPS, "histograms")
 
@@ -395,6 +360,19 @@ def add_referral(
             item.time("to_partner_answer", partner_answer - sent)
     where = keys(day, need_id, language, country, organisation_id, REFERRAL_LEVELS)
     count_in(rows, where, item)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def add_up_months(day_rows: Iterable[tuple[Key, Figures]]) -> dict[Key, Figures]:
+    """The month rows these day rows add up to."""
+    months: dict[Key, Figures] = defaultdict(Figures)
+    for key, figures in day_rows:
+        months[month_key(key)].merge(figures)
+    return months
 
 
 def month_key(key: Key) -> Key:
@@ -615,19 +593,16 @@ def replace(days: set[date]) -> int:
 
 def build_months(*, today: date | None = None) -> int:
     """Make the month rows of the marked months that have ended, from their day rows
-    (the month under way keeps its mark: its rows would be taken out again at the
-    next change). Inside the caller's transaction and lock; returns how many months."""
+    (the month under way keeps its mark: its next change would mark it again). Inside
+    the caller's transaction and lock; returns how many months."""
     this_month = (today or timezone.localdate()).replace(day=1)
     marks = list(
         RollupChange.objects.filter(whole_month=True, day__lt=this_month).values_list("pk", "day")
     )
     months = {month for _pk, month in marks}
     for month in sorted(months):
-        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-        rows: dict[Key, Figures] = defaultdict(Figures)
-        day_rows = DailyRollup.objects.filter(span=DAY, day__gte=month, day__lt=following)
-        for _pk, key, figures in stored(day_rows):
-            rows[month_key(key)].merge(figures)
+        day_rows = DailyRollup.objects.filter(span=DAY, day__gte=month, day__lt=next_month(month))
+        rows = add_up_months((key, figures) for _pk, key, figures in stored(day_rows))
         remove(DailyRollup.objects.filter(span=MONTH, day=month))
         insert(rows)
     remove(RollupChange.objects.filter(pk__in=[pk for pk, _month in marks]))
@@ -692,9 +667,7 @@ def rebuild() -> int:
         remove(RollupChange.objects.all())
         remove(DailyRollup.objects.all())
         days = compute(None)
-        months: dict[Key, Figures] = defaultdict(Figures)
-        for key, figures in days.items():
-            months[month_key(key)].merge(figures)
+        months = add_up_months(days.items())
         insert(days)
         insert(months)
         renew_version()
@@ -709,10 +682,10 @@ def in_period(start: date, end: date) -> Q:
     whole months inside, the day rows of the days around them, and of the months whose
     month rows are not there (marked: the month under way, one changed since the beat
     last ran). The figures are the same either way; month rows are fewer to read."""
-    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    first = start if start.day == 1 else next_month(start)
     months = []
     while True:
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        following = next_month(first)
         if following - timedelta(days=1) > end:
             break
         months.append(first)
@@ -722,7 +695,7 @@ def in_period(start: date, end: date) -> Q:
     unbuilt = set(
         RollupChange.objects.filter(whole_month=True, day__in=months).values_list("day", flat=True)
     )
-    after = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = next_month(months[-1])
     found = Q(span=DAY, day__gte=start, day__lt=months[0]) | Q(
         span=DAY, day__gte=after, day__lte=end
     )
@@ -730,6 +703,6 @@ def in_period(start: date, end: date) -> Q:
     if built:
         found |= Q(span=MONTH, day__in=built)
     for month in sorted(unbuilt.intersection(months)):
-        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        following = next_month(month)
         found |= Q(span=DAY, day__gte=month, day__lt=following)
     return found
