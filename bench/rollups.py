@@ -58,7 +58,9 @@ def main() -> None:
         print(f"| full rebuild | {time.perf_counter() - started:.1f} s | {rows:,} rows |")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE helpdesk_dailyrollup")
-    if not args.reports_only:
+    if args.reports_only:
+        rollups.renew_version()  # no figures or page kept from an earlier run
+    else:
         busiest = (
             DailyRollup.objects.filter(span=rollups.DAY, organisation__isnull=True)
             .order_by("-cases")

@@ -1465,6 +1465,10 @@ class PartnerLinkOpening(models.Model):
 # The reports' daily rollups (helpdesk/rollups.py computes them; the reports read them).
 
 
+# A rollup row's language or country that stands for every one (its need: None).
+ROLLUP_ALL = "*"
+
+
 class DailyRollup(models.Model):
     """The anonymous figures of one day (or one month: the sum of its days) for one
     need × first language × country × organisation. A row without an organisation
@@ -1528,10 +1532,14 @@ class DailyRollup(models.Model):
             models.Index(fields=["span", "day"], name="daily_rollup_span_day"),
             # A report: the rows of one country (or ALL) and language (or ALL).
             models.Index(fields=["span", "country", "language", "day"], name="daily_rollup_read"),
-            # Desk health: the cases' rows, without the referrals' many rows for ALL.
+            # Desk health: the cases' rows for every country, read from the index alone
+            # (PostgreSQL): its weekly counts over two years are ~23,000 day rows spread
+            # over ~9,000 pages of the table, 0.7 s from a cold disk at a million cases
+            # and 0.16 s from these ~170 pages (bench/results/rollups.md).
             models.Index(
-                fields=["span", "country", "day"],
-                condition=models.Q(organisation__isnull=True),
+                fields=["span", "day"],
+                include=["need", "language", "cases", "escalations"],
+                condition=models.Q(organisation__isnull=True, country=ROLLUP_ALL),
                 name="daily_rollup_cases",
             ),
         ]

@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from helpdesk.models import (
     OPEN_REFERRAL,
+    ROLLUP_ALL,
     Assignment,
     Case,
     DailyRollup,
@@ -254,7 +255,7 @@ def within(field: str, days: set[date] | None) -> Q:
 # Computing the rows -------------------------------------------------------------------------
 
 DAY, MONTH = DailyRollup.Span.DAY, DailyRollup.Span.MONTH
-ALL = "*"  # every language, or every country (every need: None)
+ALL = ROLLUP_ALL  # every language, or every country (every need: None)
 # (span, day, need, language, country, organisation): organisation None for cases.
 Key = tuple[str, date, int | None, str, str, int | None]
 # The combinations each case and each referral is counted under: the exact one and
