@@ -750,12 +750,11 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE") if raw.autocommit else cursor.execute("ANALYZE")
         keys_cursor.execute("ANALYZE")
         t = lap("sequences and ANALYZE", t)
-    from helpdesk.rollups import rebuild
+    from helpdesk.rollups import rebuild, tidy
 
     rollup_rows = rebuild()  # what `manage.py rebuild_rollups` does
-    t = lap(f"rollups rebuilt ({rollup_rows:,} rows)", t)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE helpdesk_dailyrollup")
+    tidy()
+    t = lap(f"rollups rebuilt and vacuumed ({rollup_rows:,} rows)", t)
     tables = {**TABLES, **KEY_TABLES}
     for name, count in counts.items():
         print(f"  {tables[name][0]:<26} {count:>10,} rows")

@@ -2,7 +2,7 @@ from time import monotonic
 
 from django.core.management.base import BaseCommand
 
-from helpdesk.rollups import rebuild, refresh_changed
+from helpdesk.rollups import rebuild, refresh_changed, tidy
 
 
 class Command(BaseCommand):
@@ -26,3 +26,5 @@ class Command(BaseCommand):
         else:
             rows = rebuild()
             self.stdout.write(f"{rows} rollup rows rebuilt in {monotonic() - started:.1f} s")
+            if tidy():
+                self.stdout.write("and vacuumed (statistics and visibility map)")
