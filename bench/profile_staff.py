@@ -90,8 +90,10 @@ def parts(targets: list[dict], requests: int, rounds: int) -> None:
     process's CPU, the template's rendering (queries it makes included), the SQL's wall
     time and statements, and what is left: the signed-in request before the view, the
     view's own Python and the ORM building its queries and rows."""
+    from contextlib import ExitStack
+
     from django.conf import settings
-    from django.db import connection
+    from django.db import connections
     from django.http import HttpResponse
     from django.test import Client
     from django.urls import clear_url_caches, path
@@ -135,7 +137,9 @@ def parts(targets: list[dict], requests: int, rounds: int) -> None:
         targets = [dict(nothing_page, path="/bench/signed-in/"), *targets]
     print("| page | whole | CPU | rendering | SQL (statements) | the rest |")
     print("|---|---:|---:|---:|---:|---:|")
-    with connection.execute_wrapper(timed_sql):
+    with ExitStack() as stack:  # the key store's queries too
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(timed_sql))
         for _round in range(rounds):
             for page in targets:
                 client = Client(HTTP_HOST="127.0.0.1", HTTP_SEC_FETCH_SITE="same-origin")

@@ -681,7 +681,7 @@ def tidy() -> bool:
     reads its weekly counts from its index alone (bench/results/rollups.md) from the
     first report on, not from ~9,000 table pages until autovacuum comes. Returns
     whether it ran."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or not connection.get_autocommit():
         return False
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {DailyRollup._meta.db_table}")
